@@ -1,0 +1,96 @@
+r"""GAN losses on discriminator logits, always in ``(real, fake)`` order.
+
+The discriminator outputs a logit :math:`l`; its probability is
+:math:`D = \sigma(l)`. Every loss is written with the numerically stable
+identities
+
+.. math:: -\log \sigma(l) = \operatorname{softplus}(-l), \qquad
+          -\log(1 - \sigma(l)) = \operatorname{softplus}(l),
+
+never as ``log(sigmoid(l) + eps)``, which saturates at the very logits where the
+book's arguments live.
+
+The game (Goodfellow et al. 2014, eq. 1):
+:math:`\min_G \max_D V(D,G) = \mathbb E_{x\sim p_\text{data}}[\log D(x)] + \mathbb E_{z}[\log(1 - D(G(z)))]`.
+The discriminator *minimises* :math:`-V` (binary cross-entropy with label 1 for
+real, 0 for fake); the generator minimises either the game's own term
+(saturating) or the non-saturating replacement :math:`-\log D(G(z))`.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["d_loss_bce", "g_loss_saturating", "g_loss_nonsaturating", "G_LOSSES", "g_loss"]
+
+
+def _check_logits(name: str, t: torch.Tensor) -> None:
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of logits, got {type(t).__name__}")
+    if not t.is_floating_point():
+        raise ValueError(f"{name} must hold floating-point logits, got dtype {t.dtype}")
+    if t.ndim == 0 or t.ndim > 2 or (t.ndim == 2 and t.shape[1] != 1):
+        raise ValueError(f"{name} must hold one logit per sample, shape (N,) or (N, 1); got {tuple(t.shape)}")
+
+
+def d_loss_bce(d_real: torch.Tensor, d_fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    r"""Discriminator loss: binary cross-entropy, real → 1 − ε, fake → 0.
+
+    .. math:: \mathcal L_D = -\mathbb E_{x}\big[(1-\varepsilon)\log D(x) + \varepsilon\log(1 - D(x))\big]
+                             - \mathbb E_{z}\big[\log(1 - D(G(z)))\big]
+
+    With ε = 0 this is :math:`-V(D, G)`; zero logits give :math:`\ln 2` per term.
+    One-sided label smoothing (Salimans et al. 2016, §3.4) softens only the real
+    target; the fake target stays 0 (smoothing it would put :math:`p_G` into the
+    optimal discriminator's numerator, see chapter 03).
+
+    Args:
+        d_real: logits on real samples, (N,) or (N, 1).
+        d_fake: logits on generated samples, (M,) or (M, 1).
+        label_smoothing: ε in [0, 1).
+    Returns:
+        A scalar tensor.
+    """
+    _check_logits("d_real", d_real)
+    _check_logits("d_fake", d_fake)
+    eps = float(label_smoothing)
+    if not 0.0 <= eps < 1.0:
+        raise ValueError(f"label_smoothing must lie in [0, 1) (0 = no smoothing), got {label_smoothing!r}")
+    real_target = torch.full_like(d_real, 1.0 - eps)  # 1 − ε
+    loss_real = F.binary_cross_entropy_with_logits(d_real, real_target)  # −E[(1−ε) log D(x) + ε log(1 − D(x))]
+    loss_fake = F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))  # −E[log(1 − D(G(z)))]
+    return loss_real + loss_fake
+
+
+def g_loss_saturating(d_fake: torch.Tensor) -> torch.Tensor:
+    r"""The game's own generator loss (minimised): :math:`\mathbb E_z[\log(1 - D(G(z)))]`.
+
+    :math:`\log(1 - \sigma(l)) = -\operatorname{softplus}(l)`. Its gradient with
+    respect to the logit is :math:`-\sigma(l) = -D(G(z))`, which vanishes when the
+    discriminator confidently rejects the fakes — early in training.
+    """
+    _check_logits("d_fake", d_fake)
+    return -F.softplus(d_fake).mean()  # E[log(1 − D(G(z)))]
+
+
+def g_loss_nonsaturating(d_fake: torch.Tensor) -> torch.Tensor:
+    r"""The non-saturating generator loss (Goodfellow et al. 2014, §3): :math:`-\mathbb E_z[\log D(G(z))]`.
+
+    :math:`-\log\sigma(l) = \operatorname{softplus}(-l)`; its gradient with respect
+    to the logit is :math:`-(1 - D(G(z)))`, close to −1 exactly where the
+    saturating loss's gradient is close to 0.
+    """
+    _check_logits("d_fake", d_fake)
+    return F.softplus(-d_fake).mean()  # −E[log D(G(z))]
+
+
+G_LOSSES = {"saturating": g_loss_saturating, "nonsaturating": g_loss_nonsaturating}
+
+
+def g_loss(name: str):
+    """The generator loss called ``name``: one of :data:`G_LOSSES`."""
+    try:
+        return G_LOSSES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown generator loss {name!r}; valid names: {', '.join(sorted(G_LOSSES))}") from None

@@ -1,0 +1,90 @@
+r"""Networks for the toy chapters: MLP generator and discriminator for 1-D and
+2-D data, and the one-parameter generator of the parallel-lines example.
+
+Each generator owns its noise prior (:meth:`noise`), so a training loop never
+needs to know how z is drawn. Discriminators return one **logit** per sample,
+shape (N,); the losses in :mod:`gan_tutor.losses` apply the sigmoid.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .data.toy import Rng, _check_n, _rng
+
+__all__ = ["mlp", "Generator", "Discriminator", "ParallelLineGenerator"]
+
+
+def mlp(in_dim: int, out_dim: int, hidden: int = 64, depth: int = 2, slope: float = 0.2) -> nn.Sequential:
+    """``depth`` hidden layers of width ``hidden`` with LeakyReLU(slope), then a linear output."""
+    for name, v in (("in_dim", in_dim), ("out_dim", out_dim), ("hidden", hidden), ("depth", depth)):
+        if not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    layers: list[nn.Module] = []
+    width = in_dim
+    for _ in range(depth):
+        layers += [nn.Linear(width, hidden), nn.LeakyReLU(slope)]
+        width = hidden
+    layers.append(nn.Linear(width, out_dim))
+    return nn.Sequential(*layers)
+
+
+def _check_input(x: torch.Tensor, dim: int, who: str) -> None:
+    if x.ndim != 2 or x.shape[1] != dim:
+        raise ValueError(f"{who} expects input of shape (N, {dim}), got {tuple(x.shape)}")
+
+
+class Generator(nn.Module):
+    r"""MLP generator :math:`G: z \mapsto x`, with :math:`z \sim \mathcal N(0, I_{z\_dim})`."""
+
+    def __init__(self, z_dim: int = 2, out_dim: int = 2, hidden: int = 64, depth: int = 2):
+        super().__init__()
+        self.z_dim, self.out_dim = z_dim, out_dim
+        self.net = mlp(z_dim, out_dim, hidden, depth)
+
+    def noise(self, n: int, generator: Rng = None) -> torch.Tensor:
+        """n draws of z ~ N(0, I), (n, z_dim), on this module's device."""
+        _check_n(n)
+        device = next(self.parameters()).device
+        g, on = _rng(generator, device)
+        return torch.randn(n, self.z_dim, generator=g, device=on).to(device)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        _check_input(z, self.z_dim, "Generator")
+        return self.net(z)  # (N, out_dim)
+
+
+class Discriminator(nn.Module):
+    """MLP discriminator (or critic): x (N, in_dim) → one logit per sample, (N,)."""
+
+    def __init__(self, in_dim: int = 2, hidden: int = 64, depth: int = 2):
+        super().__init__()
+        self.in_dim = in_dim
+        self.net = mlp(in_dim, 1, hidden, depth)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(x, self.in_dim, "Discriminator")
+        return self.net(x).squeeze(-1)  # (N,)
+
+
+class ParallelLineGenerator(nn.Module):
+    r""":math:`G_\theta(z) = (\theta, z)` with :math:`z \sim U[0, 1]`: it generates
+    :math:`P_\theta`, uniform on the line :math:`\{\theta\}\times[0,1]`, and has one
+    parameter, θ (Arjovsky et al. 2017, Example 1)."""
+
+    def __init__(self, theta: float = 1.0):
+        super().__init__()
+        self.theta = nn.Parameter(torch.tensor(float(theta)))
+        self.z_dim = 1
+
+    def noise(self, n: int, generator: Rng = None) -> torch.Tensor:
+        """n draws of z ~ U[0, 1], (n, 1), on this module's device."""
+        _check_n(n)
+        device = self.theta.device
+        g, on = _rng(generator, device)
+        return torch.rand(n, 1, generator=g, device=on).to(device)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        _check_input(z, 1, "ParallelLineGenerator")
+        return torch.cat([self.theta.expand_as(z), z], dim=1)  # (N, 2): (θ, z)
