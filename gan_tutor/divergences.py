@@ -33,6 +33,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .data.toy import normal_pdf
 
@@ -228,23 +229,41 @@ def optimal_discriminator(p_data, p_g) -> torch.Tensor:
     return torch.where(total > 0, p / total.clamp_min(torch.finfo(torch.float64).tiny), torch.full_like(p, 0.5))
 
 
-def value(d, p_data, p_g, dx: float | None = None) -> float:
-    r"""The value function for a discriminator given as a table of probabilities ``d``:
-    :math:`V(D, G) = \sum_x p_\text{data}(x)\log D(x) + p_G(x)\log(1 - D(x))` (times dx on a grid)."""
+def value(d, p_data, p_g, dx: float | None = None, *, logits: bool = False) -> float:
+    r"""The value function for a discriminator given as a table ``d`` over the states/grid:
+    :math:`V(D, G) = \sum_x p_\text{data}(x)\log D(x) + p_G(x)\log(1 - D(x))` (times dx on a grid).
+
+    ``d`` holds probabilities D(x) in [0, 1], or with ``logits=True`` the logits
+    l(x), D = σ(l); then :math:`\log D = \log\sigma(l)` and
+    :math:`\log(1-D) = \log\sigma(-l)` are computed stably (a trained network's
+    σ(l) rounds to exactly 0 or 1 in the tails, where the logits are still finite).
+    """
     p, q, w = _as_pair(p_data, p_g, dx)
-    d = torch.as_tensor(d, dtype=torch.float64)
+    d = torch.as_tensor(d).to(torch.float64)
     if d.shape != p.shape:
         raise ValueError(f"d must have the shape of p_data, {tuple(p.shape)}, got {tuple(d.shape)}")
+    if logits:
+        log_d, log_1md = F.logsigmoid(d), F.logsigmoid(-d)  # log σ(l), log(1 − σ(l)) = log σ(−l)
+        return float((p * log_d + q * log_1md).sum() * w)
     if ((d < 0) | (d > 1)).any():
-        raise ValueError("d holds probabilities D(x) and must lie in [0, 1]")
+        raise ValueError("d holds probabilities D(x) and must lie in [0, 1] (pass logits=True for logits)")
     # E_data[log D] + E_G[log(1 − D)], with 0·log 0 = 0
     return float((torch.special.xlogy(p, d) + torch.special.xlogy(q, 1 - d)).sum() * w)
 
 
 def value_at_optimum(p_data, p_g, dx: float | None = None) -> float:
-    r""":math:`V(D^*, G)`, computed from its definition (not from JS); it equals
-    :math:`-\log 4 + 2\,\mathrm{JS}(p_\text{data}, p_G)`."""
-    return value(optimal_discriminator(p_data, p_g), p_data, p_g, dx)
+    r""":math:`V(D^*, G) = \sum_x p_\text{data}\log\frac{p_\text{data}}{p_\text{data}+p_G}
+    + p_G\log\frac{p_G}{p_\text{data}+p_G}`, computed from this definition (not from JS);
+    it equals :math:`-\log 4 + 2\,\mathrm{JS}(p_\text{data}, p_G)`.
+
+    The logarithms are taken of the densities, not of D*, which rounds to exactly
+    0 or 1 where one density is many orders of magnitude below the other.
+    """
+    p, q, w = _as_pair(p_data, p_g, dx)
+    s = p + q
+    xlogy = torch.special.xlogy
+    # p log D* + q log(1 − D*) = p log p − p log(p+q) + q log q − q log(p+q), with 0 log 0 = 0
+    return float((xlogy(p, p) - xlogy(p, s) + xlogy(q, q) - xlogy(q, s)).sum() * w)
 
 
 # --- The parallel lines (Arjovsky et al. 2017, Example 1) ---------------------------

@@ -13,7 +13,7 @@ from torch import nn
 
 from .data.toy import Rng, _check_n, _rng
 
-__all__ = ["mlp", "Generator", "Discriminator", "ParallelLineGenerator"]
+__all__ = ["mlp", "Generator", "Discriminator", "ParallelLineGenerator", "InstanceNoise"]
 
 
 def mlp(in_dim: int, out_dim: int, hidden: int = 64, depth: int = 2, slope: float = 0.2) -> nn.Sequential:
@@ -88,3 +88,26 @@ class ParallelLineGenerator(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         _check_input(z, 1, "ParallelLineGenerator")
         return torch.cat([self.theta.expand_as(z), z], dim=1)  # (N, 2): (θ, z)
+
+
+class InstanceNoise(nn.Module):
+    r"""Adds :math:`\mathcal N(0, \sigma^2 I)` to its input, in training and in evaluation.
+
+    Put in front of a discriminator, ``nn.Sequential(InstanceNoise(sigma), disc)``,
+    it blurs real and fake samples alike, so distributions on disjoint
+    low-dimensional supports overlap and JS becomes informative again
+    (Sønderby et al. 2017; Arjovsky & Bottou 2017, §3.1). The gradient flows
+    through :math:`x + \sigma\varepsilon` to the generator.
+    """
+
+    def __init__(self, sigma: float, generator: torch.Generator | None = None):
+        super().__init__()
+        if not sigma >= 0:
+            raise ValueError(f"sigma (the noise std) must be >= 0, got {sigma!r}")
+        self.sigma, self.generator = float(sigma), generator
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.sigma == 0:
+            return x
+        eps = torch.randn(x.shape, generator=self.generator, device=x.device, dtype=x.dtype)
+        return x + self.sigma * eps  # x + σ ε

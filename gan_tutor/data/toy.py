@@ -39,7 +39,7 @@ def _check_n(n: int) -> None:
 
 def normal_pdf(x: torch.Tensor, mu: float, sigma: float) -> torch.Tensor:
     r""":math:`\mathcal N(x; \mu, \sigma^2) = e^{-(x-\mu)^2/2\sigma^2} / (\sigma\sqrt{2\pi})`, elementwise."""
-    if not sigma > 0:
+    if not bool((torch.as_tensor(sigma) > 0).all()):
         raise ValueError(f"sigma must be positive, got {sigma!r}")
     return torch.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
 
