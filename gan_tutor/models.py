@@ -44,11 +44,11 @@ class Generator(nn.Module):
         self.net = mlp(z_dim, out_dim, hidden, depth)
 
     def noise(self, n: int, generator: Rng = None) -> torch.Tensor:
-        """n draws of z ~ N(0, I), (n, z_dim), on this module's device."""
+        """n draws of z ~ N(0, I), (n, z_dim), on this module's device and in its dtype."""
         _check_n(n)
-        device = next(self.parameters()).device
-        g, on = _rng(generator, device)
-        return torch.randn(n, self.z_dim, generator=g, device=on).to(device)
+        param = next(self.parameters())
+        g, on = _rng(generator, param.device)
+        return torch.randn(n, self.z_dim, generator=g, device=on, dtype=param.dtype).to(param.device)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         _check_input(z, self.z_dim, "Generator")
@@ -79,11 +79,10 @@ class ParallelLineGenerator(nn.Module):
         self.z_dim = 1
 
     def noise(self, n: int, generator: Rng = None) -> torch.Tensor:
-        """n draws of z ~ U[0, 1], (n, 1), on this module's device."""
+        """n draws of z ~ U[0, 1], (n, 1), on this module's device and in its dtype."""
         _check_n(n)
-        device = self.theta.device
-        g, on = _rng(generator, device)
-        return torch.rand(n, 1, generator=g, device=on).to(device)
+        g, on = _rng(generator, self.theta.device)
+        return torch.rand(n, 1, generator=g, device=on, dtype=self.theta.dtype).to(self.theta.device)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         _check_input(z, 1, "ParallelLineGenerator")

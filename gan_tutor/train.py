@@ -34,7 +34,7 @@ def discriminator_step(disc: nn.Module, opt: torch.optim.Optimizer, real: torch.
 
 
 def fit_discriminator(disc: nn.Module, sample_real: Sampler, sample_fake: Sampler, steps: int,
-                      batch_size: int = 256, lr: float = 1e-3, log_every: int = 50) -> list[float]:
+                      batch_size: int = 256, lr: float = 1e-3, log_every: int = 50) -> dict[str, list]:
     r"""Train ``disc`` for ``steps`` Adam steps against fixed real and fake samplers.
 
     With enough capacity and steps, :math:`\sigma(\text{disc}(x)) \to D^*(x) =
@@ -43,17 +43,21 @@ def fit_discriminator(disc: nn.Module, sample_real: Sampler, sample_fake: Sample
     Args:
         sample_real, sample_fake: ``n -> (n, d)`` tensors on the discriminator's device.
     Returns:
-        The loss every ``log_every`` steps (−V̂; −log 4 ≈ 1.386 when D cannot tell them apart).
+        ``{"step": [...], "loss": [...]}``: the minibatch loss −V̂ every ``log_every``
+        steps and at the last one (log 4 ≈ 1.386 when D cannot tell the samples apart).
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    for name, v in (("steps", steps), ("batch_size", batch_size), ("log_every", log_every)):
+        if not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
     opt = torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.999))
-    history: list[torch.Tensor] = []
+    logged_steps: list[int] = []
+    losses: list[torch.Tensor] = []
     for step in range(steps):
         loss = discriminator_step(disc, opt, sample_real(batch_size), sample_fake(batch_size))
         if step % log_every == 0 or step == steps - 1:
-            history.append(loss)
-    return torch.stack(history).tolist()  # one device→host copy at the end
+            logged_steps.append(step)
+            losses.append(loss)
+    return {"step": logged_steps, "loss": torch.stack(losses).tolist()}  # one device→host copy at the end
 
 
 def generator_grad_norm(gen: nn.Module, disc: nn.Module, g_loss: Callable[[torch.Tensor], torch.Tensor],

@@ -219,11 +219,10 @@ check_close("V(D, G) of the trained D", v_learned, v_star, tol=0.02)
 check_less("V(D, G) - V(D*, G) (D* is the maximiser)", v_learned - v_star, 1e-9)
 
 # %% tags=["nbval-ignore-output"]
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
+fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8), layout="constrained")
 plots.plot_discriminator(x, d_star, d_learned, p_data=p, p_g=q, ax=left, title="Trained D against D*")
 left.set_xlim(-4, 4)
-log_every = 50
-plots.plot_lines([i * log_every for i in range(len(history) - 1)] + [steps - 1], {"minibatch loss −V̂": history},
+plots.plot_lines(history["step"], {"minibatch loss −V̂": history["loss"]},
                  ax=right, xlabel="discriminator step", ylabel="BCE", title="Training the discriminator")
 right.axhline(-v_star, color=plots.COLOURS["d_star"], ls="--", label="−V(D*, G) = log 4 − 2·JS")
 right.axhline(math.log(4), color="grey", ls=":", label="log 4 (D cannot tell)")
