@@ -1,23 +1,349 @@
-r"""Training the discriminator against a fixed generator: the inner maximisation
-of the game, :math:`\max_D V(D, G)`, used by chapters 01–02 to approach :math:`D^*`.
+r"""The book's one GAN training loop, and the discriminator-only fit of chapters 01–02.
 
-The same :func:`discriminator_step` is the discriminator half of the book's one
-GAN training loop.
+A GAN *variant* is data (:class:`Variant`): its discriminator/critic loss, its
+generator loss, an optional penalty weighted by γ, an optional hook after each
+critic step (weight clipping), and its optimiser. The loop never asks which
+variant it runs; later chapters and the zoo add variants, not loops.
+
+One iteration of :meth:`Trainer.step` (Goodfellow et al. 2014, Algorithm 1):
+
+1. ``n_critic`` times: draw real x and z, minimise
+   :math:`\mathcal L_D(D(x), D(G(z)))\; [+\ \gamma\,\Omega(D, x, G(z))]` with
+   G(z) **detached** (no gradient reaches G);
+2. once: draw a fresh z and minimise :math:`\mathcal L_G(D(G(z)))`.
+
+Hyperparameters live in :class:`Hyper`, a small mutable object read at every
+step, so a slider that changes ``trainer.hyper.n_critic`` acts on the next step.
+
+The step functions create every tensor on ``trainer.device`` and never call
+``.item()`` (no host synchronisation inside a step). :meth:`Trainer.train` adds
+what needs the host: the divergence guard (a NaN/inf loss or gradient stops
+training, names the step and the loss, and restores the last good state),
+history, callbacks, a progress bar, and checkpoints.
 """
 
 from __future__ import annotations
 
+import copy
+import math
+import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from .losses import d_loss_bce
+from . import losses as L
 
-__all__ = ["discriminator_step", "fit_discriminator", "generator_grad_norm"]
+__all__ = ["Hyper", "Variant", "VARIANTS", "get_variant", "Trainer", "TrainingDiverged", "OPTIMIZERS",
+           "discriminator_step", "fit_discriminator", "generator_grad_norm"]
 
 Sampler = Callable[[int], torch.Tensor]
 
+
+# --- hyperparameters ------------------------------------------------------------------
+
+@dataclass
+class Hyper:
+    """The knobs a learner turns while a model trains; every step reads them afresh.
+
+    Attributes:
+        label_smoothing: ε in [0, 1): real target 1 − ε (one-sided; fake stays 0).
+        n_critic: discriminator/critic steps per generator step, ≥ 1.
+        gamma: weight γ ≥ 0 of the variant's penalty (WGAN-GP's λ, WGAN-div's k, R1's γ).
+        lr_d, lr_g: learning rates of the discriminator and the generator, > 0.
+    """
+
+    label_smoothing: float = 0.0
+    n_critic: int = 1
+    gamma: float = 0.0
+    lr_d: float = 2e-4
+    lr_g: float = 2e-4
+
+    def __setattr__(self, name: str, value) -> None:
+        super().__setattr__(name, _validate(name, value))
+
+
+def _validate(name: str, value):
+    if name == "label_smoothing":
+        v = float(value)
+        if not 0.0 <= v < 1.0:
+            raise ValueError(f"label_smoothing must lie in [0, 1) (0 = none), got {value!r}")
+        return v
+    if name == "n_critic":
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"n_critic must be an integer >= 1, got {value!r}")
+        return int(value)
+    if name == "gamma":
+        v = float(value)
+        if not (v >= 0.0 and math.isfinite(v)):
+            raise ValueError(f"gamma (the penalty weight) must be >= 0, got {value!r}")
+        return v
+    if name in ("lr_d", "lr_g"):
+        v = float(value)
+        if not (v > 0.0 and math.isfinite(v)):
+            raise ValueError(f"{name} (a learning rate) must be > 0, got {value!r}")
+        return v
+    valid = ", ".join(f.name for f in fields(Hyper))
+    raise ValueError(f"unknown hyperparameter {name!r}; valid names: {valid}")
+
+
+# --- variants ---------------------------------------------------------------------------
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
+
+
+@dataclass(frozen=True)
+class Variant:
+    r"""A GAN variant as data.
+
+    Attributes:
+        name: for display only; the loop never reads it.
+        d_loss: ``(d_real, d_fake, label_smoothing) -> scalar``, minimised by D.
+        g_loss: ``(d_real, d_fake) -> scalar``, minimised by G (``d_real`` is
+            None unless ``g_needs_real``; relativistic losses need it).
+        penalty: ``(disc, real, fake) -> scalar`` or None, added to the D loss times γ.
+        after_d_step: ``(disc, hyper) -> None`` or None, run after each D update
+            (weight clipping).
+        optimizer: a key of :data:`OPTIMIZERS`; ``optimizer_kwargs`` its other
+            settings (e.g. Adam's betas).
+        defaults: the paper's hyperparameters.
+    """
+
+    name: str
+    d_loss: Callable
+    g_loss: Callable
+    penalty: Callable | None = None
+    after_d_step: Callable | None = None
+    g_needs_real: bool = False
+    optimizer: str = "adam"
+    optimizer_kwargs: dict = field(default_factory=lambda: {"betas": (0.5, 0.999)})
+    defaults: Hyper = field(default_factory=Hyper)
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; valid names: {', '.join(OPTIMIZERS)}")
+
+
+def _g_saturating(d_real, d_fake):
+    return L.g_loss_saturating(d_fake)
+
+
+def _g_nonsaturating(d_real, d_fake):
+    return L.g_loss_nonsaturating(d_fake)
+
+
+VARIANTS: dict[str, Variant] = {
+    # Goodfellow et al. 2014: BCE discriminator, the game's own generator loss log(1 − D(G(z)))
+    "gan_saturating": Variant("GAN (saturating)", L.d_loss_bce, _g_saturating),
+    # the same game with the non-saturating generator loss −log D(G(z)) (§3 of the paper)
+    "gan": Variant("GAN (non-saturating)", L.d_loss_bce, _g_nonsaturating),
+}
+
+
+def get_variant(name: str) -> Variant:
+    """The registered variant called ``name`` (a key of :data:`VARIANTS`)."""
+    try:
+        return VARIANTS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown GAN variant {name!r}; valid names: {', '.join(VARIANTS)}") from None
+
+
+# --- the trainer ------------------------------------------------------------------------
+
+def _make_rng(device: torch.device, seed: int) -> torch.Generator | None:
+    """The trainer's generator on ``device``; None on the ``meta`` device, whose
+    tensors hold no values (there is nothing to seed; PyTorch has no meta generator)."""
+    if device.type == "meta":
+        return None
+    rng = torch.Generator(device=device)
+    rng.manual_seed(seed)
+    return rng
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or gradient became NaN/inf; the trainer was restored to its last good state."""
+
+
+def _grad_norm(params) -> torch.Tensor:
+    grads = [p.grad for p in params if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+
+HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_grad_norm", "g_grad_norm", "seconds")
+
+
+class Trainer:
+    """Trains ``gen`` against ``disc`` on samples from ``sample_real`` with a :class:`Variant`.
+
+    Args:
+        gen: a generator with ``noise(n, generator)`` and ``forward(z)``.
+        disc: a discriminator/critic returning one score per sample.
+        sample_real: ``(n, generator) -> (n, ...)`` real samples on ``device``
+            (e.g. ``ring8().sample`` with ``device`` bound).
+        variant: a :class:`Variant` or the name of a registered one.
+        hyper: starting hyperparameters (default: the variant's).
+        batch_size: samples per step, real and fake alike.
+        device: where everything runs; the models are moved there.
+        seed: seeds the trainer's own ``torch.Generator``, the only source of
+            randomness for data and noise, so runs (and resumed runs) repeat exactly.
+    """
+
+    def __init__(self, gen: nn.Module, disc: nn.Module, sample_real: Callable, variant: Variant | str = "gan",
+                 hyper: Hyper | None = None, batch_size: int = 256, device: torch.device | str = "cpu",
+                 seed: int = 0, snapshot_every: int = 50):
+        self.variant = get_variant(variant) if isinstance(variant, str) else variant
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.device = torch.device(device)
+        self.gen, self.disc = gen.to(self.device), disc.to(self.device)
+        self.sample_real = sample_real
+        self.hyper = copy.copy(hyper if hyper is not None else self.variant.defaults)
+        self.batch_size, self.seed, self.snapshot_every = batch_size, seed, snapshot_every
+        make = OPTIMIZERS[self.variant.optimizer]
+        self.opt_d = make(self.disc.parameters(), lr=self.hyper.lr_d, **self.variant.optimizer_kwargs)
+        self.opt_g = make(self.gen.parameters(), lr=self.hyper.lr_g, **self.variant.optimizer_kwargs)
+        self.rng = _make_rng(self.device, seed)
+        self.iteration = 0
+        self.history: dict[str, list] = {k: [] for k in HISTORY_KEYS}
+        self._initial = self.state_dict()
+        self._good = self._initial
+
+    # -- one iteration (no host synchronisation in here) --------------------------------
+
+    def d_step(self) -> dict[str, torch.Tensor]:
+        """One discriminator/critic update on a fresh real batch and detached fakes."""
+        hp, v = self.hyper, self.variant
+        real = self.sample_real(self.batch_size, self.rng)
+        with torch.no_grad():
+            fake = self.gen(self.gen.noise(self.batch_size, self.rng))  # detached: no gradient reaches G
+        self.opt_d.zero_grad(set_to_none=True)
+        loss = v.d_loss(self.disc(real), self.disc(fake), hp.label_smoothing)
+        if v.penalty is not None:
+            loss = loss + hp.gamma * v.penalty(self.disc, real, fake)  # L_D + γ Ω
+        loss.backward()
+        grad_norm = _grad_norm(self.disc.parameters())
+        self.opt_d.step()
+        if v.after_d_step is not None:
+            v.after_d_step(self.disc, hp)
+        return {"d_loss": loss.detach(), "d_grad_norm": grad_norm}
+
+    def g_step(self) -> dict[str, torch.Tensor]:
+        """One generator update on a fresh z (never the critic step's)."""
+        v = self.variant
+        self.opt_g.zero_grad(set_to_none=True)
+        d_fake = self.disc(self.gen(self.gen.noise(self.batch_size, self.rng)))
+        d_real = self.disc(self.sample_real(self.batch_size, self.rng)) if v.g_needs_real else None
+        loss = v.g_loss(d_real, d_fake)
+        loss.backward()
+        grad_norm = _grad_norm(self.gen.parameters())
+        self.opt_g.step()
+        return {"g_loss": loss.detach(), "g_grad_norm": grad_norm}
+
+    def step(self) -> dict[str, torch.Tensor]:
+        """``n_critic`` discriminator steps, then one generator step, with the current hyperparameters."""
+        hp = self.hyper
+        for group in self.opt_d.param_groups:
+            group["lr"] = hp.lr_d
+        for group in self.opt_g.param_groups:
+            group["lr"] = hp.lr_g
+        for _ in range(hp.n_critic):
+            out = self.d_step()
+        out.update(self.g_step())
+        self.iteration += 1
+        return out
+
+    # -- the loop ---------------------------------------------------------------------
+
+    def train(self, steps: int, callbacks: list[Callable[[Trainer], None]] = (), progress: bool | None = None
+              ) -> dict[str, list]:
+        """Run ``steps`` iterations; returns :attr:`history`.
+
+        After each iteration: the divergence guard, the history record, then each
+        callback (``callback(trainer)``). ``progress`` shows a ``tqdm.auto`` bar
+        (default: on for runs of 1000 steps or more).
+
+        Raises:
+            TrainingDiverged: a loss or gradient norm became NaN/inf; the models,
+                optimisers and RNG are restored to the last good snapshot first.
+        """
+        if not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, disable=not (steps >= 1000 if progress is None else progress), leave=False)
+        try:
+            for _ in range(steps):
+                t0 = time.perf_counter()
+                out = self.step()
+                values = torch.stack([out[k] for k in HISTORY_KEYS[1:5]]).tolist()  # the one sync per step
+                seconds = time.perf_counter() - t0
+                self._guard(dict(zip(HISTORY_KEYS[1:5], values)))
+                for key, value in zip(HISTORY_KEYS, [self.iteration, *values, seconds]):
+                    self.history[key].append(value)
+                for callback in callbacks:
+                    callback(self)
+                bar.update(1)
+        finally:
+            bar.close()
+        return self.history
+
+    def _guard(self, values: dict[str, float]) -> None:
+        bad = {k: v for k, v in values.items() if not math.isfinite(v)}
+        if bad:
+            where = ", ".join(f"{k} = {v}" for k, v in bad.items())
+            good_step = self._good["iteration"]
+            self.load_state_dict(self._good)
+            raise TrainingDiverged(f"training diverged at step {self.iteration}: {where}. Restored the last good "
+                                   f"state (step {good_step}); try a smaller learning rate or a larger penalty.")
+        if self.iteration % self.snapshot_every == 0 and self._params_finite():
+            self._good = self.state_dict()
+
+    def _params_finite(self) -> bool:
+        params = list(self.gen.parameters()) + list(self.disc.parameters())
+        return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
+
+    def reset(self) -> None:
+        """Back to the initial weights, optimiser state, RNG and an empty history."""
+        self.load_state_dict(self._initial)
+        self._good = self._initial
+
+    # -- checkpoints ------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue bit-identically: weights, optimisers, RNG,
+        hyperparameters, iteration and history (deep-copied)."""
+        return copy.deepcopy({
+            "gen": self.gen.state_dict(), "disc": self.disc.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "rng": self.rng.get_state() if self.rng is not None else None, "hyper": asdict(self.hyper),
+            "iteration": self.iteration, "history": self.history,
+        })
+
+    def load_state_dict(self, state: dict) -> None:
+        state = copy.deepcopy(state)
+        self.gen.load_state_dict(state["gen"])
+        self.disc.load_state_dict(state["disc"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if self.rng is not None:
+            self.rng.set_state(state["rng"].cpu())  # a generator's state is always a CPU byte tensor
+        for name, value in state["hyper"].items():
+            setattr(self.hyper, name, value)
+        self.iteration = int(state["iteration"])
+        self.history = state["history"]
+
+    def save(self, path: str | Path) -> None:
+        """Write a checkpoint with ``torch.save``."""
+        torch.save(self.state_dict(), Path(path))
+
+    def load(self, path: str | Path) -> None:
+        """Resume from :meth:`save`'s file (``weights_only=True``: no arbitrary objects are unpickled)."""
+        self.load_state_dict(torch.load(Path(path), map_location=self.device, weights_only=True))
+
+
+# --- fitting the discriminator alone (chapters 01–02) ----------------------------------
 
 def discriminator_step(disc: nn.Module, opt: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
                        label_smoothing: float = 0.0) -> torch.Tensor:
@@ -27,7 +353,7 @@ def discriminator_step(disc: nn.Module, opt: torch.optim.Optimizer, real: torch.
     (a detached scalar tensor; no ``.item()`` here, so the step never syncs a GPU).
     """
     opt.zero_grad(set_to_none=True)
-    loss = d_loss_bce(disc(real), disc(fake.detach()), label_smoothing)
+    loss = L.d_loss_bce(disc(real), disc(fake.detach()), label_smoothing)
     loss.backward()
     opt.step()
     return loss.detach()
@@ -35,7 +361,8 @@ def discriminator_step(disc: nn.Module, opt: torch.optim.Optimizer, real: torch.
 
 def fit_discriminator(disc: nn.Module, sample_real: Sampler, sample_fake: Sampler, steps: int,
                       batch_size: int = 256, lr: float = 1e-3, log_every: int = 50) -> dict[str, list]:
-    r"""Train ``disc`` for ``steps`` Adam steps against fixed real and fake samplers.
+    r"""Train ``disc`` for ``steps`` Adam steps against fixed real and fake samplers:
+    the inner maximisation of the game, :math:`\max_D V(D, G)`, with G frozen.
 
     With enough capacity and steps, :math:`\sigma(\text{disc}(x)) \to D^*(x) =
     p_\text{data}(x) / (p_\text{data}(x) + p_G(x))`.
