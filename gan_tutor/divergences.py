@@ -41,7 +41,7 @@ __all__ = [
     "DIVERGENCES", "kl", "js", "tv", "divergence",
     "w1_grid", "w1_samples",
     "kl_gaussians", "tv_gaussians", "w1_gaussians",
-    "optimal_discriminator", "value", "value_at_optimum",
+    "optimal_discriminator", "generator_objective", "value", "value_at_optimum",
     "parallel_lines",
 ]
 
@@ -222,20 +222,61 @@ def w1_gaussians(mu_p: float, sigma_p: float, mu_q: float, sigma_q: float) -> fl
 
 # --- The optimal discriminator -----------------------------------------------------
 
-def optimal_discriminator(p_data, p_g) -> torch.Tensor:
+def optimal_discriminator(p_data, p_g, real_label: float = 1.0, fake_label: float = 0.0) -> torch.Tensor:
     r""":math:`D^*(x) = \dfrac{p_\text{data}(x)}{p_\text{data}(x) + p_G(x)}` (Goodfellow et al. 2014, Prop. 1).
 
     Pointwise, :math:`a\log y + b\log(1-y)` is maximised at :math:`y = a/(a+b)`.
-    Where both densities vanish any value is optimal; this returns 1/2 there.
-    Arguments are probabilities or density values of the same shape; returns a
-    float64 tensor of that shape.
+    With smoothed targets α (real) and β (fake) the discriminator maximises
+    :math:`p_\text{data}[\alpha\log D + (1-\alpha)\log(1-D)] + p_G[\beta\log D + (1-\beta)\log(1-D)]`,
+    whose maximiser is
+
+    .. math:: D^*_{\alpha,\beta}(x) = \frac{\alpha\,p_\text{data}(x) + \beta\,p_G(x)}{p_\text{data}(x) + p_G(x)}
+
+    (Salimans et al. 2016, §3.4): one-sided smoothing (β = 0) only scales D*,
+    two-sided smoothing (β > 0) puts p_G in the numerator.
+    Where both densities vanish any value is optimal; this returns (α + β)/2 there.
+
+    Args:
+        p_data, p_g: probabilities or density values of the same shape.
+        real_label, fake_label: the targets α and β, 0 ≤ β < α ≤ 1.
+    Returns:
+        A float64 tensor of that shape.
     """
+    if not 0.0 <= fake_label < real_label <= 1.0:
+        raise ValueError(f"labels must satisfy 0 <= fake_label < real_label <= 1, got {real_label!r}, {fake_label!r}")
     p = torch.as_tensor(p_data, dtype=torch.float64)
     q = torch.as_tensor(p_g, dtype=torch.float64)
     if p.shape != q.shape:
         raise ValueError(f"p_data and p_g must have the same shape, got {tuple(p.shape)} and {tuple(q.shape)}")
     total = p + q
-    return torch.where(total > 0, p / total.clamp_min(torch.finfo(torch.float64).tiny), torch.full_like(p, 0.5))
+    safe = total.clamp_min(torch.finfo(torch.float64).tiny)
+    # (α p + β q) / (p + q)
+    return torch.where(total > 0, (real_label * p + fake_label * q) / safe,
+                       torch.full_like(p, 0.5 * (real_label + fake_label)))
+
+
+def generator_objective(name: str, p_g, d, dx: float | None = None) -> float:
+    r"""What the generator minimises against a fixed discriminator table ``d`` (probabilities):
+
+    * ``"saturating"``: :math:`\mathbb E_{p_G}[\log(1 - D)]` (the game's own term);
+    * ``"nonsaturating"``: :math:`\mathbb E_{p_G}[-\log D]`.
+
+    With :math:`D = D^*` of a fixed :math:`p_{G_0}`, the non-saturating objective's
+    gradient at :math:`p_G = p_{G_0}` equals that of
+    :math:`\mathrm{KL}(p_G\|p_\text{data}) - 2\,\mathrm{JS}(p_\text{data}, p_G)`
+    (Arjovsky & Bottou 2017, Thm. 2.5).
+    """
+    valid = ("saturating", "nonsaturating")
+    if name not in valid:
+        raise ValueError(f"unknown generator objective {name!r}; valid names: {', '.join(valid)}")
+    q = torch.as_tensor(p_g, dtype=torch.float64)
+    d = torch.as_tensor(d, dtype=torch.float64)
+    if d.shape != q.shape:
+        raise ValueError(f"d must have the shape of p_g, {tuple(q.shape)}, got {tuple(d.shape)}")
+    w = 1.0 if dx is None else dx
+    if name == "saturating":
+        return float(torch.special.xlogy(q, 1 - d).sum() * w)  # E_G[log(1 − D)]
+    return float(-torch.special.xlogy(q, d).sum() * w)  # E_G[−log D]
 
 
 def value(d, p_data, p_g, dx: float | None = None, *, logits: bool = False) -> float:

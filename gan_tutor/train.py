@@ -118,12 +118,14 @@ class Variant:
     after_d_step: Callable | None = None
     g_needs_real: bool = False
     optimizer: str = "adam"
-    optimizer_kwargs: dict = field(default_factory=lambda: {"betas": (0.5, 0.999)})
+    optimizer_kwargs: dict | None = None
     defaults: Hyper = field(default_factory=Hyper)
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; valid names: {', '.join(OPTIMIZERS)}")
+        if self.optimizer_kwargs is None:
+            object.__setattr__(self, "optimizer_kwargs", {"betas": (0.5, 0.999)} if self.optimizer == "adam" else {})
 
 
 def _g_saturating(d_real, d_fake):
@@ -193,9 +195,13 @@ class Trainer:
     def __init__(self, gen: nn.Module, disc: nn.Module, sample_real: Callable, variant: Variant | str = "gan",
                  hyper: Hyper | None = None, batch_size: int = 256, device: torch.device | str = "cpu",
                  seed: int = 0, snapshot_every: int = 50):
+        if not isinstance(variant, (str, Variant)):
+            raise ValueError(f"variant must be a Variant or a registered name, got {variant!r}; valid names: {', '.join(VARIANTS)}")
         self.variant = get_variant(variant) if isinstance(variant, str) else variant
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if isinstance(snapshot_every, bool) or not isinstance(snapshot_every, int) or snapshot_every < 1:
+            raise ValueError(f"snapshot_every must be a positive integer, got {snapshot_every!r}")
         self.device = torch.device(device)
         self.gen, self.disc = gen.to(self.device), disc.to(self.device)
         self.sample_real = sample_real
@@ -282,6 +288,8 @@ class Trainer:
                 self._guard(dict(zip(HISTORY_KEYS[1:5], values)))
                 for key, value in zip(HISTORY_KEYS, [self.iteration, *values, seconds]):
                     self.history[key].append(value)
+                if self.iteration % self.snapshot_every == 0 and self._params_finite():
+                    self._good = self.state_dict()
                 for callback in callbacks:
                     callback(self)
                 bar.update(1)
@@ -293,20 +301,19 @@ class Trainer:
         bad = {k: v for k, v in values.items() if not math.isfinite(v)}
         if bad:
             where = ", ".join(f"{k} = {v}" for k, v in bad.items())
-            good_step = self._good["iteration"]
-            self.load_state_dict(self._good)
-            raise TrainingDiverged(f"training diverged at step {self.iteration}: {where}. Restored the last good "
+            step, good_step = self.iteration, self._good["iteration"]
+            self.load_state_dict(self._good, hyper=False)
+            raise TrainingDiverged(f"training diverged at step {step}: {where}. Restored the last good "
                                    f"state (step {good_step}); try a smaller learning rate or a larger penalty.")
-        if self.iteration % self.snapshot_every == 0 and self._params_finite():
-            self._good = self.state_dict()
 
     def _params_finite(self) -> bool:
         params = list(self.gen.parameters()) + list(self.disc.parameters())
         return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
 
     def reset(self) -> None:
-        """Back to the initial weights, optimiser state, RNG and an empty history."""
-        self.load_state_dict(self._initial)
+        """Back to the initial weights, optimiser state, RNG and an empty history; the
+        hyperparameters stay as they are (the panel's sliders keep showing them)."""
+        self.load_state_dict(self._initial, hyper=False)
         self._good = self._initial
 
     # -- checkpoints ------------------------------------------------------------------
@@ -321,7 +328,7 @@ class Trainer:
             "iteration": self.iteration, "history": self.history,
         })
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict, hyper: bool = True) -> None:
         state = copy.deepcopy(state)
         self.gen.load_state_dict(state["gen"])
         self.disc.load_state_dict(state["disc"])
@@ -329,7 +336,7 @@ class Trainer:
         self.opt_d.load_state_dict(state["opt_d"])
         if self.rng is not None:
             self.rng.set_state(state["rng"].cpu())  # a generator's state is always a CPU byte tensor
-        for name, value in state["hyper"].items():
+        for name, value in (state["hyper"].items() if hyper else ()):
             setattr(self.hyper, name, value)
         self.iteration = int(state["iteration"])
         self.history = state["history"]
@@ -341,6 +348,7 @@ class Trainer:
     def load(self, path: str | Path) -> None:
         """Resume from :meth:`save`'s file (``weights_only=True``: no arbitrary objects are unpickled)."""
         self.load_state_dict(torch.load(Path(path), map_location=self.device, weights_only=True))
+        self._good = self.state_dict()
 
 
 # --- fitting the discriminator alone (chapters 01–02) ----------------------------------
@@ -360,7 +368,8 @@ def discriminator_step(disc: nn.Module, opt: torch.optim.Optimizer, real: torch.
 
 
 def fit_discriminator(disc: nn.Module, sample_real: Sampler, sample_fake: Sampler, steps: int,
-                      batch_size: int = 256, lr: float = 1e-3, log_every: int = 50) -> dict[str, list]:
+                      batch_size: int = 256, lr: float = 1e-3, log_every: int = 50,
+                      label_smoothing: float = 0.0) -> dict[str, list]:
     r"""Train ``disc`` for ``steps`` Adam steps against fixed real and fake samplers:
     the inner maximisation of the game, :math:`\max_D V(D, G)`, with G frozen.
 
@@ -369,6 +378,7 @@ def fit_discriminator(disc: nn.Module, sample_real: Sampler, sample_fake: Sample
 
     Args:
         sample_real, sample_fake: ``n -> (n, d)`` tensors on the discriminator's device.
+        label_smoothing: ε, real target 1 − ε; then σ(disc) → (1 − ε)·D*.
     Returns:
         ``{"step": [...], "loss": [...]}``: the minibatch loss −V̂ every ``log_every``
         steps and at the last one (log 4 ≈ 1.386 when D cannot tell the samples apart).
@@ -380,7 +390,7 @@ def fit_discriminator(disc: nn.Module, sample_real: Sampler, sample_fake: Sample
     logged_steps: list[int] = []
     losses: list[torch.Tensor] = []
     for step in range(steps):
-        loss = discriminator_step(disc, opt, sample_real(batch_size), sample_fake(batch_size))
+        loss = discriminator_step(disc, opt, sample_real(batch_size), sample_fake(batch_size), label_smoothing)
         if step % log_every == 0 or step == steps - 1:
             logged_steps.append(step)
             losses.append(loss)

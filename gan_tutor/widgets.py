@@ -1,4 +1,4 @@
-"""Interactive explorers for the chapters: ipywidgets glue only, no math.
+"""Interactive explorers and the live training panel: ipywidgets glue only, no math.
 
 Core widgets only (sliders, HTML, Image), which render the same in JupyterLab
 and Colab with ipywidgets 7.7 and 8. Figures are drawn off-screen with Agg and
@@ -12,7 +12,9 @@ or drive it from Python: set ``explorer.<slider>.value``, then read
 
 from __future__ import annotations
 
+import asyncio
 import math
+import time
 
 import ipywidgets as W
 import numpy as np
@@ -20,9 +22,11 @@ import torch
 
 from . import divergences as dv
 from . import plots
-from .data import GaussianMixture1D, ParallelLine, gaussian_1d
+from .data import GaussianMixture1D, GaussianMixture2D, ParallelLine, gaussian_1d
+from .metrics import mode_stats
+from .train import Trainer, TrainingDiverged
 
-__all__ = ["MinimaxExplorer", "ParallelLinesExplorer"]
+__all__ = ["MinimaxExplorer", "ParallelLinesExplorer", "TrainingPanel"]
 
 
 def _slider(description: str, value: float, lo: float, hi: float, step: float) -> W.FloatSlider:
@@ -125,3 +129,172 @@ class ParallelLinesExplorer(_Explorer):
         now = dv.parallel_lines(theta, sigma)
         return {"KL(P₀‖P_θ)": now["kl"], "JS(P₀, P_θ)": now["js"], "TV(P₀, P_θ)": now["tv"],
                 "W1(P₀, P_θ)": now["w1"]}
+
+
+class TrainingPanel(W.VBox):
+    r"""The live training panel (chapters 03–07 and the zoo).
+
+    Sliders for label smoothing ε, n_critic, the penalty weight γ and the
+    learning rate write straight into ``trainer.hyper``, which the loop reads at
+    every step; Train / Pause / Reset; a live picture of generated samples over
+    the data and the discriminator's field, the loss curves, the step counter,
+    steps per second and the mode coverage.
+
+    Training advances in short chunks inside an asyncio task on the kernel's own
+    event loop. Between chunks the task yields, so the kernel handles slider
+    moves and button clicks, and every widget update happens in the kernel's
+    thread (Colab does not render updates made from other threads). The chunk
+    length adapts so that drawing costs about 15 % of the training time while
+    the picture still refreshes more than 5 times a second.
+
+    From Python: set ``panel.gamma.value`` (or any slider), ``panel.run(n)`` to
+    train n steps synchronously, then read ``panel.history`` and ``panel.png``.
+
+    Args:
+        trainer: a :class:`gan_tutor.train.Trainer` on 2-D data.
+        data: the mixture it learns (for the picture and the mode counts).
+        n_show: generated and real points drawn.
+    """
+
+    DRAW_RATIO = 0.15   # drawing time / training time to aim for (target: below 0.2)
+    MAX_FRAME_S = 0.18  # a frame at least every 0.18 s (over 5 per second)
+
+    def __init__(self, trainer: Trainer, data: GaussianMixture2D, n_show: int = 512):
+        self.trainer, self.data = trainer, data
+        hp = trainer.hyper
+        style = {"description_width": "initial"}
+        self.smoothing = W.FloatSlider(value=hp.label_smoothing, min=0.0, max=0.5, step=0.05, style=style,
+                                       description="label smoothing ε", continuous_update=False)
+        self.n_critic = W.IntSlider(value=hp.n_critic, min=1, max=10, description="n_critic", style=style,
+                                    continuous_update=False)
+        self.gamma = W.FloatSlider(value=hp.gamma, min=0.0, max=20.0, step=0.5, description="penalty γ",
+                                   style=style, continuous_update=False, disabled=trainer.variant.penalty is None)
+        self.lr = W.FloatLogSlider(value=hp.lr_g, base=10, min=-5, max=-2, step=0.1, description="learning rate",
+                                   style=style, readout_format=".1e", continuous_update=False)
+        self.train_button = W.Button(description="Train", button_style="success", icon="play")
+        self.pause_button = W.Button(description="Pause", icon="pause", disabled=True)
+        self.reset_button = W.Button(description="Reset", icon="undo")
+        self.status = W.HTML()
+        self.image = W.Image(format="png")
+        for slider, names in ((self.smoothing, ("label_smoothing",)), (self.n_critic, ("n_critic",)),
+                              (self.gamma, ("gamma",)), (self.lr, ("lr_d", "lr_g"))):
+            slider.observe(self._writer(names), names="value")
+        self.train_button.on_click(lambda _b: self.start())
+        self.pause_button.on_click(lambda _b: self.pause())
+        self.reset_button.on_click(lambda _b: self.reset())
+
+        device = trainer.device
+        self._z = trainer.gen.noise(n_show, generator=0)  # fixed z: frames are comparable over time
+        real = data.sample(n_show, generator=1, device=device)
+        span = float((data.centres.max(0).values - data.centres.min(0).values).max())
+        pad = max(6 * data.std, 0.25 * span)
+        lo, hi = data.centres.min(0).values - pad, data.centres.max(0).values + pad
+        self.view = plots.TrainingView(real, ((float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))))
+        self._task: asyncio.Task | None = None
+        self._running = False
+        self._chunk = 10
+        self._rate = 0.0
+        self.message = ""
+        super().__init__([W.HBox([self.smoothing, self.n_critic]), W.HBox([self.gamma, self.lr]),
+                          W.HBox([self.train_button, self.pause_button, self.reset_button, self.status]),
+                          self.image])
+        self.refresh()
+
+    # -- state ------------------------------------------------------------------------
+
+    @property
+    def history(self) -> dict:
+        return self.trainer.history
+
+    @property
+    def png(self) -> bytes:
+        return bytes(self.image.value)
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def _writer(self, names):
+        def write(change):
+            for name in names:
+                setattr(self.trainer.hyper, name, change["new"])
+        return write
+
+    def refresh(self) -> None:
+        """Redraw the picture and the status line from the trainer's current state."""
+        t = self.trainer
+        was_training = t.gen.training
+        t.gen.eval()
+        with torch.no_grad():
+            fake = t.gen(self._z)
+        t.gen.train(was_training)
+        field = plots.discriminator_field(t.disc, self.view.lim)
+        self.image.value = self.view.render(fake, field, t.history)
+        stats = mode_stats(fake, self.data.centres, self.data.std)
+        rate = f" · {self._rate:.0f} steps/s" if self._rate else ""
+        note = f"<br><span style='color:#b00'>{self.message}</span>" if self.message else ""
+        self.status.value = (f"<b>step {t.iteration}</b>{rate} · {stats.modes}/{stats.total_modes} modes · "
+                             f"{100 * stats.high_quality:.0f}% high quality{note}")
+
+    # -- training -----------------------------------------------------------------------
+
+    def _train(self, steps: int) -> bool:
+        """Train up to ``steps`` steps; False (and a message) if training diverged."""
+        try:
+            self.trainer.train(steps, progress=False)
+        except TrainingDiverged as err:
+            self.message = str(err)
+            return False
+        return True
+
+    def run(self, steps: int) -> None:
+        """Train ``steps`` steps synchronously (blocking), then redraw."""
+        t0 = time.perf_counter()
+        ok = self._train(steps)
+        self._rate = steps / (time.perf_counter() - t0) if ok else 0.0
+        self.refresh()
+
+    def start(self) -> asyncio.Task:
+        """Start training in the background on the running event loop (the kernel's)."""
+        if self._task is not None and not self._task.done():
+            return self._task
+        self._running = True
+        self.message = ""
+        self.train_button.disabled, self.pause_button.disabled = True, False
+        self._task = asyncio.ensure_future(self._loop())
+        return self._task
+
+    def pause(self) -> None:
+        """Stop after the current chunk."""
+        self._running = False
+
+    def reset(self) -> None:
+        """Pause, and return the trainer to its initial weights and an empty history."""
+        self.pause()
+        self.trainer.reset()
+        self.message, self._rate = "", 0.0
+        self.refresh()
+
+    async def _loop(self) -> None:
+        try:
+            while self._running:
+                t0 = time.perf_counter()
+                ok = self._train(self._chunk)
+                t1 = time.perf_counter()
+                self._rate = self._chunk / (t1 - t0)
+                self.refresh()
+                draw = time.perf_counter() - t1
+                self._adapt(t1 - t0, draw)
+                if not ok:
+                    break
+                await asyncio.sleep(0.005)  # hand the loop to the kernel: slider moves, clicks
+        finally:
+            self._running = False
+            self.train_button.disabled, self.pause_button.disabled = False, True
+
+    def _adapt(self, train_s: float, draw_s: float) -> None:
+        """Choose the next chunk: drawing ≈ DRAW_RATIO of training, frames ≤ MAX_FRAME_S apart."""
+        per_step = train_s / self._chunk
+        want = draw_s / self.DRAW_RATIO                 # training time per frame for that ratio
+        want = min(want, self.MAX_FRAME_S - draw_s)     # but keep more than 5 frames per second
+        self._chunk = int(min(max(want / per_step, 1), 10_000))

@@ -1,0 +1,77 @@
+"""Ready-made training set-ups shared by the chapters, the panel and the benchmarks,
+so that a number in the README and a run in a notebook come from the same code.
+
+A recipe only *configures* the one loop (:class:`gan_tutor.train.Trainer`):
+model sizes, hyperparameters, batch size, and callbacks such as a linear
+learning-rate decay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .data import GaussianMixture2D
+from .metrics import PROTOCOL_SAMPLES, ModeStats, mode_stats
+from .models import Discriminator, Generator
+from .train import Hyper, Trainer
+
+__all__ = ["toy2d_trainer", "LinearDecay", "ModeTracker"]
+
+
+def toy2d_trainer(data: GaussianMixture2D, variant: str = "gan", seed: int = 0, device="cpu",
+                  hidden: int = 128, depth: int = 3, z_dim: int = 2, lr: float = 1e-3,
+                  batch_size: int = 256, **hyper) -> Trainer:
+    """A GAN on a 2-D mixture: MLP generator and discriminator of ``depth`` hidden
+    layers of width ``hidden``, Adam(β1 = 0.5, β2 = 0.999), learning rate ``lr`` for
+    both, seeded weights (``torch.manual_seed(seed)``) and data/noise (``seed``).
+    Extra keyword arguments are :class:`gan_tutor.train.Hyper` fields (e.g. ``n_critic=5``)."""
+    torch.manual_seed(seed)
+    gen = Generator(z_dim, 2, hidden, depth)
+    disc = Discriminator(2, hidden, depth)
+    return Trainer(gen, disc, lambda n, g: data.sample(n, g, device), variant,
+                   Hyper(lr_d=lr, lr_g=lr, **hyper), batch_size=batch_size, device=device, seed=seed)
+
+
+class LinearDecay:
+    """Callback: both learning rates fall linearly from ``lr`` to ``lr * floor`` over
+    ``steps`` iterations, then stay there. Late small steps let the generator settle
+    on the modes instead of orbiting them."""
+
+    def __init__(self, lr: float, steps: int, floor: float = 0.01):
+        if not (lr > 0 and steps >= 1 and 0 < floor <= 1):
+            raise ValueError(f"LinearDecay needs lr > 0, steps >= 1 and 0 < floor <= 1, got {lr}, {steps}, {floor}")
+        self.lr, self.steps, self.floor = lr, steps, floor
+
+    def __call__(self, trainer: Trainer) -> None:
+        frac = min(trainer.iteration / self.steps, 1.0)
+        trainer.hyper.lr_d = trainer.hyper.lr_g = self.lr * max(1.0 - frac, self.floor)
+
+
+@dataclass
+class ModeTracker:
+    """Callback: every ``every`` iterations, score :data:`PROTOCOL_SAMPLES` samples
+    from a fixed z (generator in eval mode) with :func:`gan_tutor.metrics.mode_stats`."""
+
+    data: GaussianMixture2D
+    every: int = 250
+    seed: int = 12345
+
+    def __post_init__(self):
+        self.steps: list[int] = []
+        self.stats: list[ModeStats] = []
+
+    def __call__(self, trainer: Trainer) -> None:
+        if trainer.iteration % self.every == 0:
+            self.steps.append(trainer.iteration)
+            self.stats.append(self.score(trainer))
+
+    def score(self, trainer: Trainer) -> ModeStats:
+        gen = trainer.gen
+        was_training = gen.training
+        gen.eval()
+        with torch.no_grad():
+            samples = gen(gen.noise(PROTOCOL_SAMPLES, generator=self.seed))
+        gen.train(was_training)
+        return mode_stats(samples, self.data.centres, self.data.std)

@@ -1,0 +1,218 @@
+"""Chapter 03's building blocks: smoothed optimal discriminator, the generator
+objectives, the recipes (learning-rate decay, mode tracking) and the live panel
+driven from Python."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+import torch
+
+from gan_tutor import divergences as dv
+from gan_tutor.data import GaussianMixture1D, gaussian_1d, ring8
+from gan_tutor.plots import TrainingView, discriminator_field
+from gan_tutor.recipes import LinearDecay, ModeTracker, toy2d_trainer
+from gan_tutor.train import Hyper
+from gan_tutor.widgets import TrainingPanel
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+# --- smoothed optimal discriminator and generator objectives ---------------------------
+
+@pytest.mark.parametrize("alpha, beta", [(1.0, 0.0), (0.9, 0.0), (0.9, 0.1), (0.7, 0.3)])
+def test_smoothed_optimal_discriminator_maximises_the_smoothed_objective(alpha, beta):
+    g = torch.Generator().manual_seed(0)
+    p, q = torch.rand(6, generator=g, dtype=torch.float64), torch.rand(6, generator=g, dtype=torch.float64)
+    d = dv.optimal_discriminator(p, q, real_label=alpha, fake_label=beta)
+    # closed form (α p + β q)/(p + q)
+    torch.testing.assert_close(d, (alpha * p + beta * q) / (p + q), rtol=0, atol=1e-15)
+
+    def objective(y):  # p[α log y + (1−α) log(1−y)] + q[β log y + (1−β) log(1−y)]
+        return p * (alpha * torch.log(y) + (1 - alpha) * torch.log1p(-y)) + \
+            q * (beta * torch.log(y) + (1 - beta) * torch.log1p(-y))
+
+    # D* is a stationary point (derivative 0) and a maximum: any nudge lowers the objective
+    y = d.clone().requires_grad_()
+    grad, = torch.autograd.grad(objective(y).sum(), y)
+    torch.testing.assert_close(grad, torch.zeros_like(grad), rtol=0, atol=1e-10)
+    for nudge in (-1e-3, 1e-3):
+        assert (objective((d + nudge).clamp(1e-9, 1 - 1e-9)) < objective(d)).all()
+
+
+def test_one_sided_smoothing_only_scales_d_star():
+    p, q = torch.tensor([0.2, 0.5, 0.0, 0.3]), torch.tensor([0.4, 0.1, 0.5, 0.0])
+    torch.testing.assert_close(dv.optimal_discriminator(p, q, real_label=0.8),
+                               0.8 * dv.optimal_discriminator(p, q), rtol=0, atol=1e-15)
+    # two-sided: where only the generator has mass, D* = β (here 0.1), not 0
+    assert float(dv.optimal_discriminator(p, q, 0.9, 0.1)[2]) == pytest.approx(0.1, abs=1e-15)
+
+
+@pytest.mark.parametrize("alpha, beta", [(1.0, 1.0), (0.5, 0.6), (1.2, 0.0), (0.9, -0.1)])
+def test_bad_labels_are_rejected(alpha, beta):
+    with pytest.raises(ValueError, match="fake_label < real_label"):
+        dv.optimal_discriminator([0.5, 0.5], [0.5, 0.5], real_label=alpha, fake_label=beta)
+
+
+def test_generator_objectives_on_a_table():
+    q = torch.tensor([0.25, 0.75], dtype=torch.float64)
+    d = torch.tensor([0.5, 0.1], dtype=torch.float64)
+    # E_q[log(1 − D)] = 0.25 log 0.5 + 0.75 log 0.9 = −0.17329 − 0.07902
+    assert dv.generator_objective("saturating", q, d) == pytest.approx(0.25 * math.log(0.5) + 0.75 * math.log(0.9),
+                                                                       abs=1e-15)
+    # E_q[−log D] = 0.25 log 2 + 0.75 log 10
+    assert dv.generator_objective("nonsaturating", q, d) == pytest.approx(0.25 * math.log(2) + 0.75 * math.log(10),
+                                                                          abs=1e-15)
+    with pytest.raises(ValueError, match="saturating, nonsaturating"):
+        dv.generator_objective("minimax", q, d)
+
+
+@pytest.mark.parametrize("mu0, sigma", [(0.7, 0.8), (-1.3, 0.5), (2.5, 1.2)])
+def test_nonsaturating_gradient_is_reverse_kl_minus_2js(mu0, sigma):
+    """Arjovsky & Bottou 2017, Thm 2.5: with D* frozen at p_G0, ∇ E_{p_G}[−log D*] = ∇[KL(p_G‖p) − 2 JS] at p_G0."""
+    x = torch.linspace(-8, 8, 8001, dtype=torch.float64)
+    dx = float(x[1] - x[0])
+    p = GaussianMixture1D([-2.0, 2.0], [0.4, 0.4]).density(x)
+    d0 = dv.optimal_discriminator(p, gaussian_1d(mu0, sigma).density(x))
+
+    def lhs(mu):
+        return dv.generator_objective("nonsaturating", gaussian_1d(mu, sigma).density(x), d0, dx)
+
+    def rhs(mu):
+        q = gaussian_1d(mu, sigma).density(x)
+        return dv.kl(q, p, dx) - 2 * dv.js(p, q, dx)
+
+    h = 1e-4  # central differences: error O(h²) ≈ 1e-8 times the third derivative
+    g_lhs = (lhs(mu0 + h) - lhs(mu0 - h)) / (2 * h)
+    g_rhs = (rhs(mu0 + h) - rhs(mu0 - h)) / (2 * h)
+    assert g_lhs == pytest.approx(g_rhs, abs=1e-5)
+    assert abs(g_lhs) > 1e-2  # the identity is not the trivial 0 = 0
+
+
+# --- recipes ---------------------------------------------------------------------------
+
+def test_linear_decay_schedule():
+    trainer = toy2d_trainer(ring8(), hidden=8, depth=1)
+    decay = LinearDecay(1e-3, steps=100, floor=0.05)
+    for it, expected in [(0, 1e-3), (50, 5e-4), (90, 1e-4), (95, 5e-5), (100, 5e-5), (500, 5e-5)]:
+        trainer.iteration = it
+        decay(trainer)
+        # lr·max(1 − it/steps, floor): 1e-3·0.5 = 5e-4 at 50; floor 0.05 → 5e-5 from step 95 on
+        assert trainer.hyper.lr_d == pytest.approx(expected, rel=1e-12)
+        assert trainer.hyper.lr_g == trainer.hyper.lr_d
+    with pytest.raises(ValueError):
+        LinearDecay(1e-3, steps=0)
+
+
+def test_mode_tracker_scores_every_k_steps_and_leaves_train_mode():
+    data = ring8()
+    trainer = toy2d_trainer(data, hidden=8, depth=1, batch_size=32)
+    tracker = ModeTracker(data, every=5)
+    trainer.train(12, callbacks=[tracker], progress=False)
+    assert tracker.steps == [5, 10]
+    assert all(s.total_modes == 8 and 0 <= s.high_quality <= 1 for s in tracker.stats)
+    assert trainer.gen.training
+    # scoring uses a fixed z: the same trainer state gives the same numbers
+    assert tracker.score(trainer) == tracker.score(trainer)
+
+
+def test_recipe_is_reproducible():
+    a = toy2d_trainer(ring8(), seed=3, hidden=16, depth=2, batch_size=32)
+    b = toy2d_trainer(ring8(), seed=3, hidden=16, depth=2, batch_size=32)
+    a.train(5, progress=False)
+    b.train(5, progress=False)
+    assert a.history["d_loss"] == b.history["d_loss"]
+    assert all(torch.equal(x, y) for x, y in zip(a.gen.parameters(), b.gen.parameters()))
+
+
+# --- the view and the panel ------------------------------------------------------------
+
+def test_discriminator_field_matches_the_network_on_the_grid():
+    trainer = toy2d_trainer(ring8(), hidden=8, depth=1)
+    field = discriminator_field(trainer.disc, ((-1.0, 1.0), (-2.0, 2.0)), n=5)
+    assert field.shape == (5, 5)
+    # row i is y = −2 + i, column j is x = −1 + j/2 (origin="lower")
+    with torch.no_grad():
+        corner = torch.sigmoid(trainer.disc(torch.tensor([[1.0, -2.0], [-1.0, 2.0]])))
+    torch.testing.assert_close(field[0, 4], corner[0], rtol=0, atol=1e-6)
+    torch.testing.assert_close(field[4, 0], corner[1], rtol=0, atol=1e-6)
+
+
+def test_training_view_blits_and_grows_its_axes():
+    view = TrainingView(ring8().sample(64, 0), ((-1.5, 1.5), (-1.5, 1.5)))
+    field = torch.rand(8, 8)
+    first = view.render(torch.zeros(16, 2), field, {"step": [], "d_loss": [], "g_loss": []})
+    assert first.startswith(PNG_MAGIC) and view.full_redraws == 1
+    view.render(torch.ones(16, 2), field, {"step": [1, 2], "d_loss": [1.0, 1.1], "g_loss": [0.5, 0.6]})
+    assert view.full_redraws == 1  # nothing left the axes: blitted onto the cached background
+    view.render(torch.ones(16, 2), field, {"step": list(range(1, 251)), "d_loss": [1.0] * 250,
+                                           "g_loss": [5.0] * 250})
+    assert view.full_redraws == 2  # step 250 > 100 and loss 5 > 2: the axes grew, background redrawn
+    assert view.ax_loss.get_xlim()[1] >= 250 and view.ax_loss.get_ylim()[1] > 5.0
+
+
+def make_panel():
+    data = ring8()
+    return TrainingPanel(toy2d_trainer(data, "gan", hidden=16, depth=2, batch_size=32), data, n_show=64)
+
+
+def test_panel_sliders_reach_the_loop_and_run_trains():
+    panel = make_panel()
+    before = panel.png
+    panel.smoothing.value, panel.n_critic.value, panel.lr.value = 0.2, 3, 1e-4
+    hp = panel.trainer.hyper
+    assert (hp.label_smoothing, hp.n_critic, hp.lr_d, hp.lr_g) == (0.2, 3, pytest.approx(1e-4), pytest.approx(1e-4))
+    panel.run(7)
+    assert panel.trainer.iteration == 7 and panel.history["step"] == list(range(1, 8))
+    assert panel.png != before and panel.png.startswith(PNG_MAGIC)
+    assert "step 7" in panel.status.value
+    assert panel.gamma.disabled  # the plain GAN has no penalty
+
+
+def test_panel_reset_returns_to_the_start():
+    panel = make_panel()
+    start = [p.clone() for p in panel.trainer.gen.parameters()]
+    panel.run(5)
+    panel.reset()
+    assert panel.trainer.iteration == 0 and panel.history["step"] == []
+    assert all(torch.equal(a, b) for a, b in zip(start, panel.trainer.gen.parameters()))
+
+
+def test_panel_trains_in_the_background_until_paused():
+    panel = make_panel()
+
+    async def session():
+        task = panel.start()
+        assert panel.running and panel.train_button.disabled and not panel.pause_button.disabled
+        await asyncio.sleep(0.5)
+        panel.n_critic.value = 2  # a slider move while training
+        await asyncio.sleep(0.3)
+        panel.pause()
+        await task
+
+    asyncio.run(session())
+    steps = panel.trainer.iteration
+    assert steps > 0 and not panel.running
+    assert not panel.train_button.disabled and panel.pause_button.disabled
+    assert panel.trainer.hyper.n_critic == 2
+
+
+def test_panel_reports_divergence_and_keeps_the_last_good_state():
+    panel = make_panel()
+    panel.run(3)
+    # the slider stops at 1e-2; set the loop's value directly to blow the weights up
+    panel.trainer.hyper.lr_d = panel.trainer.hyper.lr_g = 1e30
+    panel.run(50)
+    assert "diverged" in panel.message and "diverged" in panel.status.value
+    params = list(panel.trainer.gen.parameters()) + list(panel.trainer.disc.parameters())
+    assert all(torch.isfinite(p).all() for p in params)
+
+
+def test_panel_accepts_hyper_defaults():
+    data = ring8()
+    trainer = toy2d_trainer(data, hidden=8, depth=1, label_smoothing=0.1, n_critic=4)
+    panel = TrainingPanel(trainer, data, n_show=16)
+    assert panel.smoothing.value == pytest.approx(0.1) and panel.n_critic.value == 4
+    assert isinstance(trainer.hyper, Hyper)
