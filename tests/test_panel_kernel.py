@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 
-import ipywidgets
 import pytest
 from jupyter_client.manager import start_new_kernel
 
@@ -55,10 +54,8 @@ def send_comm(kc, comm_id: str, data: dict) -> None:
 
 
 def set_value(kc, model_id: str, value) -> None:
-    if ipywidgets.__version__.startswith("7"):
-        send_comm(kc, model_id, {"method": "backbone", "sync_data": {"value": value}})
-    else:
-        send_comm(kc, model_id, {"method": "update", "state": {"value": value}, "buffer_paths": []})
+    # the widget message protocol 2.x, spoken by ipywidgets 7.7 and 8 alike
+    send_comm(kc, model_id, {"method": "update", "state": {"value": value}, "buffer_paths": []})
 
 
 def click(kc, model_id: str) -> None:
