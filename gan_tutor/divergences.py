@@ -66,7 +66,9 @@ def _as_pair(p, q, dx: float | None):
         tol = 1e-6 if dx is None else 1e-2
         if abs(mass - 1.0) > tol:
             what = "sum" if dx is None else "integrate (sum * dx)"
-            raise ValueError(f"{name} must {what} to 1, got {mass:.6g}")
+            hint = f"divide it by {name}.sum()" if dx is None else \
+                "check dx, or widen the grid so that it covers the tails"
+            raise ValueError(f"{name} must {what} to 1, got {mass:.6g}: {hint}")
     return p, q, (1.0 if dx is None else dx)
 
 

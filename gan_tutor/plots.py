@@ -19,7 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 __all__ = ["new_axes", "plot_lines", "plot_densities", "plot_discriminator", "plot_points", "to_png",
-           "offscreen_figure", "discriminator_field", "TrainingView"]
+           "offscreen_figure", "overlay_densities", "discriminator_field", "TrainingView"]
 
 # One colour per role, the same in every chapter.
 COLOURS = {"data": "#1f77b4", "generator": "#d62728", "d_star": "#2ca02c", "d": "#ff7f0e"}
@@ -64,18 +64,25 @@ def plot_densities(x, p_data, p_g, ax: Axes | None = None, title: str = "") -> A
     return ax
 
 
+def overlay_densities(ax: Axes, x, p_data, p_g, loc: str = "upper right") -> Axes:
+    """Shade p_data and p_G behind ``ax`` on a right-hand density axis; returns that axis."""
+    dens = ax.twinx()
+    x = _np(x)
+    dens.fill_between(x, _np(p_data), alpha=0.15, color=COLOURS["data"], label=r"$p_\mathrm{data}$")
+    dens.fill_between(x, _np(p_g), alpha=0.15, color=COLOURS["generator"], label=r"$p_G$")
+    dens.set_ylabel("density")
+    dens.set_ylim(bottom=0)
+    dens.legend(frameon=False, loc=loc)
+    return dens
+
+
 def plot_discriminator(x, d_star, d_learned=None, p_data=None, p_g=None, ax: Axes | None = None,
                        title: str = "") -> Axes:
     r"""D*(x) (and a trained D(x)) on [0, 1], over the densities (right-hand axis) when given."""
     ax = new_axes(ax)
     x = _np(x)
     if p_data is not None and p_g is not None:
-        dens = ax.twinx()
-        dens.fill_between(x, _np(p_data), alpha=0.15, color=COLOURS["data"], label=r"$p_\mathrm{data}$")
-        dens.fill_between(x, _np(p_g), alpha=0.15, color=COLOURS["generator"], label=r"$p_G$")
-        dens.set_ylabel("density")
-        dens.set_ylim(bottom=0)
-        dens.legend(frameon=False, loc="upper right")
+        overlay_densities(ax, x, p_data, p_g)
     ax.plot(x, _np(d_star), color=COLOURS["d_star"], lw=2.5,
             label=r"$D^* = p_\mathrm{data} / (p_\mathrm{data} + p_G)$")
     if d_learned is not None:

@@ -154,6 +154,19 @@ def get_variant(name: str) -> Variant:
 
 # --- the trainer ------------------------------------------------------------------------
 
+def _check_sampler(sample_real) -> None:
+    """sample_real must accept (n, generator): the trainer's generator is its only randomness."""
+    import inspect
+
+    try:
+        inspect.signature(sample_real).bind(1, None)
+    except TypeError:
+        raise ValueError("sample_real must take two arguments, (n, generator), and return n real samples "
+                         "on the trainer's device, e.g. `lambda n, g: data.sample(n, g, device)`") from None
+    except ValueError:  # no signature to inspect (some builtins): trust the caller
+        pass
+
+
 def _make_rng(device: torch.device, seed: int) -> torch.Generator | None:
     """The trainer's generator on ``device``; None on the ``meta`` device, whose
     tensors hold no values (there is nothing to seed; PyTorch has no meta generator)."""
@@ -202,6 +215,7 @@ class Trainer:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if isinstance(snapshot_every, bool) or not isinstance(snapshot_every, int) or snapshot_every < 1:
             raise ValueError(f"snapshot_every must be a positive integer, got {snapshot_every!r}")
+        _check_sampler(sample_real)
         self.device = torch.device(device)
         self.gen, self.disc = gen.to(self.device), disc.to(self.device)
         self.sample_real = sample_real

@@ -25,7 +25,7 @@
 # *manifold*), and so does everything a generator can produce: $G$ maps a
 # 100-dimensional $z$ into that huge space, so its samples lie on a set of
 # dimension at most 100. Two low-dimensional sets in a high-dimensional space
-# meet, if at all, in a set of measure zero (Arjovsky & Bottou 2017, Lemmas 2–3),
+# meet, if at all, in a set of measure zero (Arjovsky & Bottou 2017, §2.1),
 # just as two random curves in 3-D space almost surely never touch.
 #
 # This chapter shows, on the smallest example there is, what that does to the
@@ -153,9 +153,9 @@ plt.show()
 # under both losses (`train.generator_grad_norm`).
 
 # %% tags=["nbval-ignore-output"]
-def gradient_vs_discriminator_training(disc, stages, seed=0):
-    """Train disc against G_θ (θ = 0.5) in stages; after each, G's gradient norm under both losses."""
-    G = ParallelLineGenerator(theta=0.5).to(device)
+def gradient_vs_discriminator_training(disc, stages, theta=0.5, seed=0):
+    """Train disc against G_θ in stages; after each, G's gradient norm under both losses."""
+    G = ParallelLineGenerator(theta=theta).to(device)
     rng = runtime.generator(seed, device)
     real = ParallelLine(0.0)
     done, rows = 0, []

@@ -232,11 +232,7 @@ check_close("two-sided D* at the bad mode x = 4 (→ β = 0.1: no push)", two_si
 fig, ax = plt.subplots(figsize=(7, 3.6))
 plots.plot_lines(x1, {"one-sided (α = 0.9, β = 0)": one_sided, "two-sided (α = 0.9, β = 0.1)": two_sided},
                  ax=ax, xlabel="x", ylabel="D*(x)", title="Smoothed optimal discriminators")
-dens = ax.twinx()
-dens.fill_between(x1.numpy(), p1.numpy(), alpha=0.15, color=plots.COLOURS["data"], label="p_data")
-dens.fill_between(x1.numpy(), q1.numpy(), alpha=0.15, color=plots.COLOURS["generator"], label="p_G")
-dens.set_ylabel("density")
-dens.legend(frameon=False, loc="center right")
+plots.overlay_densities(ax, x1, p1, q1, loc="center right")
 plt.show()
 
 # %% [markdown]

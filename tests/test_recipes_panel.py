@@ -12,9 +12,10 @@ import torch
 
 from gan_tutor import divergences as dv
 from gan_tutor.data import GaussianMixture1D, gaussian_1d, ring8
+from gan_tutor.models import Discriminator, Generator
 from gan_tutor.plots import TrainingView, discriminator_field
 from gan_tutor.recipes import LinearDecay, ModeTracker, toy2d_trainer
-from gan_tutor.train import Hyper
+from gan_tutor.train import Trainer
 from gan_tutor.widgets import TrainingPanel
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -215,4 +216,9 @@ def test_panel_accepts_hyper_defaults():
     trainer = toy2d_trainer(data, hidden=8, depth=1, label_smoothing=0.1, n_critic=4)
     panel = TrainingPanel(trainer, data, n_show=16)
     assert panel.smoothing.value == pytest.approx(0.1) and panel.n_critic.value == 4
-    assert isinstance(trainer.hyper, Hyper)
+
+
+def test_trainer_explains_a_one_argument_sampler():
+    data = ring8()
+    with pytest.raises(ValueError, match=r"\(n, generator\).*lambda n, g"):
+        Trainer(Generator(2, 2, 8, 1), Discriminator(2, 8, 1), lambda n: data.sample(n))
