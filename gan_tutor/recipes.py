@@ -22,13 +22,14 @@ __all__ = ["toy2d_trainer", "LinearDecay", "ModeTracker"]
 
 def toy2d_trainer(data: GaussianMixture2D, variant: str = "gan", seed: int = 0, device="cpu",
                   hidden: int = 128, depth: int = 3, z_dim: int = 2, lr: float = 1e-3,
-                  batch_size: int = 256, **hyper) -> Trainer:
+                  batch_size: int = 256, g_depth: int | None = None, **hyper) -> Trainer:
     """A GAN on a 2-D mixture: MLP generator and discriminator of ``depth`` hidden
-    layers of width ``hidden``, Adam(β1 = 0.5, β2 = 0.999), learning rate ``lr`` for
-    both, seeded weights (``torch.manual_seed(seed)``) and data/noise (``seed``).
+    layers of width ``hidden`` (the generator ``g_depth`` layers when given),
+    Adam(β1 = 0.5, β2 = 0.999), learning rate ``lr`` for both, seeded weights
+    (``torch.manual_seed(seed)``) and data/noise (``seed``).
     Extra keyword arguments are :class:`gan_tutor.train.Hyper` fields (e.g. ``n_critic=5``)."""
     torch.manual_seed(seed)
-    gen = Generator(z_dim, 2, hidden, depth)
+    gen = Generator(z_dim, 2, hidden, depth if g_depth is None else g_depth)
     disc = Discriminator(2, hidden, depth)
     return Trainer(gen, disc, lambda n, g: data.sample(n, g, device), variant,
                    Hyper(lr_d=lr, lr_g=lr, **hyper), batch_size=batch_size, device=device, seed=seed)

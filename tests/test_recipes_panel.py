@@ -222,3 +222,11 @@ def test_trainer_explains_a_one_argument_sampler():
     data = ring8()
     with pytest.raises(ValueError, match=r"\(n, generator\).*lambda n, g"):
         Trainer(Generator(2, 2, 8, 1), Discriminator(2, 8, 1), lambda n: data.sample(n))
+
+
+def test_recipe_generator_depth_can_differ_from_the_discriminator():
+    trainer = toy2d_trainer(ring8(), hidden=8, depth=2, g_depth=4)
+    linear = torch.nn.Linear
+    # depth hidden layers + the output layer
+    assert sum(isinstance(m, linear) for m in trainer.gen.modules()) == 4 + 1
+    assert sum(isinstance(m, linear) for m in trainer.disc.modules()) == 2 + 1
