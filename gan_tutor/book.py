@@ -11,6 +11,7 @@ with it::
     python -m gan_tutor.book execute [ID ...]     # re-run chapters (all by default) at full length
     python -m gan_tutor.book execute --ci 01      # short run (GAN_TUTOR_CI=1): NOT for committing
     python -m gan_tutor.book readme               # rewrite README.md's chapter table
+    python -m gan_tutor.book html [--out site]    # static HTML edition (gan_tutor.site)
 
 Every command takes ``--root PATH`` (the folder holding ``book.toml``); by
 default it is found by walking up from the current directory.
@@ -404,11 +405,20 @@ def _readme(root: Path, args: argparse.Namespace) -> int:
     return 0
 
 
+def _html(root: Path, args: argparse.Namespace) -> int:
+    from gan_tutor.site import build_site  # nbconvert is imported only for this command
+
+    index, pages = build_site(root, args.out, mathjax_url=args.mathjax_url)
+    print(f"{index} and {pages} chapter page(s)")
+    return 0
+
+
 COMMANDS = {  # name: (help, function)
     "list": ("id, title and notebook of each chapter", _list),
     "check": ("report every problem; exit 1 if any", _check),
     "execute": ("re-run chapters in place at full length", _execute),
     "readme": ("rewrite README.md's chapter table", _readme),
+    "html": ("build the static HTML edition from the committed notebooks", _html),
 }
 
 
@@ -419,7 +429,8 @@ def _parser() -> argparse.ArgumentParser:
                              f"above the current directory)")
     parser = argparse.ArgumentParser(prog="python -m gan_tutor.book",
                                      description="List, check and re-execute the book's chapters; "
-                                                 "update README.md's chapter table.")
+                                                 "update README.md's chapter table; "
+                                                 "build the HTML edition.")
     sub = parser.add_subparsers(dest="command", required=True)
     commands = {name: sub.add_parser(name, parents=[common], help=help_text)
                 for name, (help_text, _) in COMMANDS.items()}
@@ -430,6 +441,11 @@ def _parser() -> argparse.ArgumentParser:
     commands["execute"].add_argument("--ci", action="store_true",
                                      help=f"keep {CI_ENV}=1 (short runs): a quick check only, "
                                           f"NOT for committing")
+    commands["html"].add_argument("--out", type=Path, default=None,
+                                  help="output folder (default: site/ in the book's root)")
+    commands["html"].add_argument("--mathjax-url", default=None, metavar="URL",
+                                  help="load MathJax 2 from this URL instead of copying it "
+                                       "from jupyter-server-mathjax into the output")
     return parser
 
 
