@@ -233,8 +233,12 @@ class TrainingPanel(W.VBox):
         stats = mode_stats(fake, self.data.centres, self.data.std)
         rate = f" · {self._rate:.0f} steps/s" if self._rate else ""
         note = f"<br><span style='color:#b00'>{self.message}</span>" if self.message else ""
+        hp = t.hyper  # what the loop reads at its next step, so a moved slider shows here once it arrived
+        gamma = f"{hp.gamma:g}" if t.variant.penalty is not None else "–"
         self.status.value = (f"<b>step {t.iteration}</b>{rate} · {stats.modes}/{stats.total_modes} modes · "
-                             f"{100 * stats.high_quality:.0f}% high quality{note}")
+                             f"{100 * stats.high_quality:.0f}% high quality<br>"
+                             f"<span class='loop-hyper'>ε {hp.label_smoothing:g} · n_critic {hp.n_critic} · "
+                             f"γ {gamma} · lr {hp.lr_g:.1e}</span>{note}")
 
     # -- training -----------------------------------------------------------------------
 

@@ -169,6 +169,8 @@ def test_panel_sliders_reach_the_loop_and_run_trains():
     assert panel.trainer.iteration == 7 and panel.history["step"] == list(range(1, 8))
     assert panel.png != before and panel.png.startswith(PNG_MAGIC)
     assert "step 7" in panel.status.value
+    # the status line reports the loop's own hyperparameters (the browser test reads it)
+    assert "ε 0.2 · n_critic 3 · γ – · lr 1.0e-04" in panel.status.value
     assert panel.gamma.disabled  # the plain GAN has no penalty
 
 
