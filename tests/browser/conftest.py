@@ -46,8 +46,11 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path):
+    """Chromium for one test module. Module scope, not session: Playwright's sync API
+    keeps an asyncio loop marked running in this thread while it is active, which
+    would break later tests that call ``asyncio.run``."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -121,7 +124,7 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=15)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory, chromium_path) -> dict:
     """JupyterLab on 127.0.0.1 with a random token, on a copy of notebooks/*.ipynb.
 
@@ -158,7 +161,7 @@ def lab(tmp_path_factory, chromium_path) -> dict:
         stop(proc)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site(tmp_path_factory, chromium_path) -> dict:
     """The HTML edition (``gan_tutor.site.build_site``) served over HTTP on 127.0.0.1."""
     import functools
