@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -48,6 +49,26 @@ def steps(full: int, ci: int) -> int:
     if ci > full:
         raise ValueError(f"steps: the CI budget ({ci}) must not exceed the full one ({full})")
     return ci if ci_mode() else full
+
+
+CACHE_ENV = "GAN_TUTOR_CACHE"
+
+
+def cache_dir(*parts: str) -> Path:
+    """A folder under the book's user cache (created if missing): ``$GAN_TUTOR_CACHE``
+    if set, else ``$XDG_CACHE_HOME/gan_tutor``, else ``~/.cache/gan_tutor``.
+    Downloaded datasets and the trained digit classifier live here, outside the
+    repository, so a notebook copied anywhere (or opened on Colab) finds them.
+
+    >>> cache_dir("data")   # e.g. /home/me/.cache/gan_tutor/data
+    """
+    base = os.environ.get(CACHE_ENV)
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(xdg, "gan_tutor")
+    path = Path(base).joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def pick_device(name: str | None = None) -> torch.device:

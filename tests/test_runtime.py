@@ -167,3 +167,14 @@ def test_runtime_is_frozen():
     rt = runtime.Runtime(device=torch.device("cpu"), seed=0, threads=1, ci=False)
     with pytest.raises(AttributeError):
         rt.seed = 1  # dataclass(frozen=True)
+
+
+def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_TUTOR_CACHE", str(tmp_path / "mine"))
+    assert runtime.cache_dir("data") == tmp_path / "mine" / "data" and (tmp_path / "mine" / "data").is_dir()
+    monkeypatch.delenv("GAN_TUTOR_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert runtime.cache_dir() == tmp_path / "xdg" / "gan_tutor"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert runtime.cache_dir("a", "b") == tmp_path / "home" / ".cache" / "gan_tutor" / "a" / "b"
