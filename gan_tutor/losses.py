@@ -1,4 +1,5 @@
-r"""GAN losses on discriminator logits, always in ``(real, fake)`` order.
+r"""GAN losses on discriminator logits (and, for feature matching, on D's features),
+always in ``(real, fake)`` order.
 
 The discriminator outputs a logit :math:`l`; its probability is
 :math:`D = \sigma(l)`. Every loss is written with the numerically stable
@@ -22,7 +23,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["d_loss_bce", "g_loss_saturating", "g_loss_nonsaturating", "G_LOSSES", "g_loss"]
+__all__ = ["d_loss_bce", "g_loss_saturating", "g_loss_nonsaturating", "g_loss_feature_matching", "G_LOSSES",
+           "g_loss"]
 
 
 def _check_logits(name: str, t: torch.Tensor) -> None:
@@ -83,6 +85,37 @@ def g_loss_nonsaturating(d_fake: torch.Tensor) -> torch.Tensor:
     """
     _check_logits("d_fake", d_fake)
     return F.softplus(-d_fake).mean()  # −E[log D(G(z))]
+
+
+def g_loss_feature_matching(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:
+    r"""Feature matching (Salimans et al. 2016, §3.1): the generator matches the mean of
+    the discriminator's features on real data,
+
+    .. math:: \mathcal L_G = \big\lVert \mathbb E_{x\sim p_\text{data}} f(x) - \mathbb E_{z} f(G(z)) \big\rVert_2^2,
+
+    with the expectations estimated by batch means. f is an intermediate layer of D
+    (``DCGANDiscriminator.features``); D itself is trained as usual. Unlike the other
+    generator losses this takes **features**, not logits, and needs real data, so it
+    is not in :data:`G_LOSSES`. Only the fakes need a gradient: compute the real
+    features under ``torch.no_grad()`` (they are a target, constant for G).
+
+    Args:
+        real_features: f(x) on real samples, (N, F).
+        fake_features: f(G(z)) on generated samples, (M, F).
+    Returns:
+        A scalar tensor.
+    """
+    for name, t in (("real_features", real_features), ("fake_features", fake_features)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor of features, got {type(t).__name__}")
+        if not t.is_floating_point() or t.ndim != 2:
+            raise ValueError(f"{name} must be a floating-point (N, F) batch of feature vectors, "
+                             f"got {tuple(t.shape)} {t.dtype}")
+    if real_features.shape[1] != fake_features.shape[1]:
+        raise ValueError(f"real and fake features must have the same length F, got {real_features.shape[1]} "
+                         f"and {fake_features.shape[1]}")
+    diff = real_features.mean(0) - fake_features.mean(0)  # E f(x) − E f(G(z)), (F,)
+    return diff.pow(2).sum()  # ‖·‖²₂
 
 
 G_LOSSES = {"saturating": g_loss_saturating, "nonsaturating": g_loss_nonsaturating}

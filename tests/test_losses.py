@@ -198,3 +198,56 @@ def test_g_loss_registry():
         with pytest.raises(ValueError, match="valid names") as info:
             losses.g_loss(name)
         assert "saturating" in str(info.value) and "nonsaturating" in str(info.value)
+
+
+# --- feature matching (Salimans et al. 2016, §3.1) -------------------------------------------
+
+def _with_mean(mean: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+    """n rows whose batch mean is exactly ``mean`` (to rounding): mean + noise − noise.mean(0)."""
+    g = torch.Generator().manual_seed(seed)
+    noise = torch.randn(n, mean.numel(), generator=g, dtype=torch.float64)
+    return mean + noise - noise.mean(0)
+
+
+def test_feature_matching_closed_form():
+    # ‖E f(x) − E f(G(z))‖² with means (1, 2, 3) and (0, 0, 1): 1² + 2² + 2² = 9, whatever the spread
+    m_real = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    m_fake = torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)
+    loss = losses.g_loss_feature_matching(_with_mean(m_real, 10, 0), _with_mean(m_fake, 7, 1))
+    assert loss.shape == ()
+    torch.testing.assert_close(loss, torch.tensor(9.0, dtype=torch.float64), rtol=0, atol=1e-12)
+
+
+def test_feature_matching_sees_only_the_means():
+    # different samples with equal means: zero loss (feature matching matches first moments only)
+    m = torch.tensor([0.5, -1.0], dtype=torch.float64)
+    real, fake = _with_mean(m, 16, 2), _with_mean(m, 5, 3)
+    assert not torch.allclose(real[:5], fake)
+    torch.testing.assert_close(losses.g_loss_feature_matching(real, fake), torch.tensor(0.0, dtype=torch.float64),
+                               rtol=0, atol=1e-24)
+
+
+def test_feature_matching_gradients():
+    # L = ‖m_r − m_f‖², m_f = (1/M) Σ_j f_j: ∂L/∂f_j = −2(m_r − m_f)/M for every fake row j,
+    # and ∂L/∂r_i = +2(m_r − m_f)/N for every real row i
+    real = _with_mean(torch.tensor([1.0, -2.0, 0.5]), 6, 4).requires_grad_()
+    fake = _with_mean(torch.tensor([0.0, 1.0, 0.5]), 4, 5).requires_grad_()
+    g_real, g_fake = torch.autograd.grad(losses.g_loss_feature_matching(real, fake), (real, fake))
+    diff = torch.tensor([1.0, -3.0, 0.0], dtype=torch.float64)  # m_r − m_f
+    torch.testing.assert_close(g_fake, (-2 * diff / 4).expand(4, 3), rtol=0, atol=1e-12)
+    torch.testing.assert_close(g_real, (2 * diff / 6).expand(6, 3), rtol=0, atol=1e-12)
+    assert torch.autograd.gradcheck(losses.g_loss_feature_matching, (real, fake), eps=1e-6, atol=1e-8)
+
+
+def test_feature_matching_bad_input():
+    ok = torch.zeros(4, 3)
+    for bad in (torch.zeros(4), torch.zeros(4, 3, 1), torch.zeros(4, 3, dtype=torch.long)):
+        with pytest.raises(ValueError, match=r"\(N, F\)"):
+            losses.g_loss_feature_matching(ok, bad)
+        with pytest.raises(ValueError, match=r"\(N, F\)"):
+            losses.g_loss_feature_matching(bad, ok)
+    with pytest.raises(ValueError, match="same length F"):
+        losses.g_loss_feature_matching(ok, torch.zeros(4, 2))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        losses.g_loss_feature_matching([[0.0]], ok)
+    assert "feature_matching" not in losses.G_LOSSES  # takes features, not logits: see its docstring

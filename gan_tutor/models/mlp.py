@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .data.toy import Rng, _check_n, _rng
+from ..data.toy import Rng, _check_n, _rng
 
 __all__ = ["mlp", "Generator", "Discriminator", "ParallelLineGenerator", "InstanceNoise"]
 
@@ -62,6 +62,11 @@ class Discriminator(nn.Module):
         super().__init__()
         self.in_dim = in_dim
         self.net = mlp(in_dim, 1, hidden, depth)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations, (N, hidden): what feature matching compares."""
+        _check_input(x, self.in_dim, "Discriminator")
+        return self.net[:-1](x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(x, self.in_dim, "Discriminator")
