@@ -19,7 +19,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 __all__ = ["new_axes", "plot_lines", "plot_densities", "plot_discriminator", "plot_points", "to_png",
-           "offscreen_figure", "overlay_densities", "discriminator_field", "TrainingView"]
+           "offscreen_figure", "overlay_densities", "discriminator_field", "TrainingView",
+           "ImageTrainingView", "image_grid"]
 
 # One colour per role, the same in every chapter.
 COLOURS = {"data": "#1f77b4", "generator": "#d62728", "d_star": "#2ca02c", "d": "#ff7f0e"}
@@ -140,9 +141,9 @@ def discriminator_field(disc, lim, n: int = 48, device=None) -> torch.Tensor:
     return torch.sigmoid(scores).reshape(n, n).float().cpu()
 
 
-class TrainingView:
-    """The live panel's picture: samples over the data and the discriminator's
-    field (left), the loss curves (right).
+class _LiveView:
+    """A live panel's picture: something on the left (subclasses), the loss curves
+    on the right.
 
     Built once. A frame only updates the moving artists and blits them onto a
     cached background (Agg ``restore_region`` + ``draw_artist``), then encodes
@@ -153,20 +154,9 @@ class TrainingView:
 
     MAX_LINE_POINTS = 800  # longer histories are drawn with a stride
 
-    def __init__(self, real_points, lim, figsize=(8.0, 3.4), dpi: int = 72):
+    def __init__(self, figsize=(8.0, 3.4), dpi: int = 72):
         self.fig = offscreen_figure(figsize, dpi)
-        self.lim = lim
-        self.ax_xy, self.ax_loss = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
-        (x0, x1), (y0, y1) = lim
-        self.field = self.ax_xy.imshow(np.full((2, 2), 0.5), extent=(x0, x1, y0, y1), origin="lower",
-                                       cmap="RdBu_r", vmin=0, vmax=1, alpha=0.55, interpolation="bilinear")
-        pts = _np(real_points)
-        self.real = self.ax_xy.scatter(pts[:, 0], pts[:, 1], s=3, color=COLOURS["data"], alpha=0.6,
-                                       linewidths=0, label="data")
-        self.fake = self.ax_xy.scatter([], [], s=3, color=COLOURS["generator"], alpha=0.7, linewidths=0,
-                                       label="generated")
-        self.ax_xy.set(xlim=(x0, x1), ylim=(y0, y1), aspect="equal", xticks=[], yticks=[])
-        self.ax_xy.legend(loc="upper right", fontsize=7, markerscale=3, frameon=False)
+        self.ax_left, self.ax_loss = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
         (self.d_line,) = self.ax_loss.plot([], [], color=COLOURS["d"], lw=1, label="D loss")
         (self.g_line,) = self.ax_loss.plot([], [], color=COLOURS["generator"], lw=1, label="G loss")
         self.ax_loss.set_xlabel("step", fontsize=8)
@@ -174,7 +164,7 @@ class TrainingView:
         self.ax_loss.legend(fontsize=7, frameon=False, loc="upper right")
         self.ax_loss.set(xlim=(0, 100), ylim=(0.0, 2.0))
         self.fig.subplots_adjust(left=0.02, right=0.98, bottom=0.14, top=0.96, wspace=0.12)
-        self._moving = [self.field, self.real, self.fake, self.d_line, self.g_line]
+        self._moving = [self.d_line, self.g_line]
         self._background = None
         self.full_redraws = 0
 
@@ -204,10 +194,9 @@ class TrainingView:
             changed = True
         return changed
 
-    def render(self, fake_points, field, history: dict) -> bytes:
-        """Update the moving artists from the arguments and return the frame as PNG bytes."""
-        self.fake.set_offsets(_np(fake_points))
-        self.field.set_data(_np(field))
+    def _frame(self, history: dict) -> bytes:
+        """Draw the loss curves from ``history`` over the cached background and the
+        (already updated) left-hand artists; return the frame as PNG bytes."""
         steps = history["step"]
         changed = self._background is None
         if steps:
@@ -227,3 +216,64 @@ class TrainingView:
         buf = io.BytesIO()
         image.save(buf, format="png", compress_level=1)
         return buf.getvalue()
+
+
+class TrainingView(_LiveView):
+    """The 2-D panel's picture: samples over the data and the discriminator's
+    field D(x) (left), the loss curves (right)."""
+
+    def __init__(self, real_points, lim, figsize=(8.0, 3.4), dpi: int = 72):
+        super().__init__(figsize, dpi)
+        self.lim = lim
+        self.ax_xy = self.ax_left
+        (x0, x1), (y0, y1) = lim
+        self.field = self.ax_xy.imshow(np.full((2, 2), 0.5), extent=(x0, x1, y0, y1), origin="lower",
+                                       cmap="RdBu_r", vmin=0, vmax=1, alpha=0.55, interpolation="bilinear")
+        pts = _np(real_points)
+        self.real = self.ax_xy.scatter(pts[:, 0], pts[:, 1], s=3, color=COLOURS["data"], alpha=0.6,
+                                       linewidths=0, label="data")
+        self.fake = self.ax_xy.scatter([], [], s=3, color=COLOURS["generator"], alpha=0.7, linewidths=0,
+                                       label="generated")
+        self.ax_xy.set(xlim=(x0, x1), ylim=(y0, y1), aspect="equal", xticks=[], yticks=[])
+        self.ax_xy.legend(loc="upper right", fontsize=7, markerscale=3, frameon=False)
+        self._moving = [self.field, self.real, self.fake, *self._moving]
+
+    def render(self, fake_points, field, history: dict) -> bytes:
+        """Update the samples and the field, then return the frame as PNG bytes."""
+        self.fake.set_offsets(_np(fake_points))
+        self.field.set_data(_np(field))
+        return self._frame(history)
+
+
+def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 1) -> np.ndarray:
+    """Images in [-1, 1], (N, C, H, W), tiled by ``torchvision.utils.make_grid``
+    into one (rows, cols, 3) array in [0, 1] for ``imshow``."""
+    from torchvision.utils import make_grid
+
+    if images.ndim != 4:
+        raise ValueError(f"image_grid expects images of shape (N, C, H, W), got {tuple(images.shape)}")
+    grid = make_grid(images.detach().float().cpu().clamp(-1, 1), nrow=nrow, padding=padding,
+                     normalize=True, value_range=(-1, 1), pad_value=1.0)
+    return grid.permute(1, 2, 0).numpy()
+
+
+class ImageTrainingView(_LiveView):
+    """The image panel's picture: a grid of generated images (left), the loss curves (right)."""
+
+    def __init__(self, nrow: int = 6, figsize=(8.0, 3.4), dpi: int = 72):
+        super().__init__(figsize, dpi)
+        self.nrow = nrow
+        self.grid = self.ax_left.imshow(np.ones((2, 2, 3)), interpolation="nearest")
+        self.ax_left.set(xticks=[], yticks=[], title="")
+        self.ax_left.set_axis_off()
+        self._moving = [self.grid, *self._moving]
+
+    def render(self, fake_images: torch.Tensor, history: dict) -> bytes:
+        """Show ``fake_images`` (N, C, H, W) in [-1, 1] as a grid; return the frame as PNG bytes."""
+        grid = image_grid(fake_images, nrow=self.nrow)
+        if self.grid.get_array().shape != grid.shape:  # first frame: fit the axes to the grid
+            self.grid.set_extent((-0.5, grid.shape[1] - 0.5, grid.shape[0] - 0.5, -0.5))
+            self.ax_left.set(xlim=(-0.5, grid.shape[1] - 0.5), ylim=(grid.shape[0] - 0.5, -0.5))
+            self._background = None
+        self.grid.set_data(grid)
+        return self._frame(history)

@@ -103,6 +103,8 @@ class Variant:
         d_loss: ``(d_real, d_fake, label_smoothing) -> scalar``, minimised by D.
         g_loss: ``(d_real, d_fake) -> scalar``, minimised by G (``d_real`` is
             None unless ``g_needs_real``; relativistic losses need it).
+        g_features: the generator loss is given ``disc.features(x)`` instead of
+            ``disc(x)`` for real and fake (feature matching).
         penalty: ``(disc, real, fake) -> scalar`` or None, added to the D loss times γ.
         after_d_step: ``(disc, hyper) -> None`` or None, run after each D update
             (weight clipping).
@@ -117,6 +119,7 @@ class Variant:
     penalty: Callable | None = None
     after_d_step: Callable | None = None
     g_needs_real: bool = False
+    g_features: bool = False
     optimizer: str = "adam"
     optimizer_kwargs: dict | None = None
     defaults: Hyper = field(default_factory=Hyper)
@@ -136,11 +139,18 @@ def _g_nonsaturating(d_real, d_fake):
     return L.g_loss_nonsaturating(d_fake)
 
 
+def _g_feature_matching(real_features, fake_features):
+    return L.g_loss_feature_matching(real_features, fake_features)
+
+
 VARIANTS: dict[str, Variant] = {
     # Goodfellow et al. 2014: BCE discriminator, the game's own generator loss log(1 − D(G(z)))
     "gan_saturating": Variant("GAN (saturating)", L.d_loss_bce, _g_saturating),
     # the same game with the non-saturating generator loss −log D(G(z)) (§3 of the paper)
     "gan": Variant("GAN (non-saturating)", L.d_loss_bce, _g_nonsaturating),
+    # Salimans et al. 2016 §3.1: the same D; G matches the mean of D's features on real data
+    "gan_fm": Variant("GAN (feature matching)", L.d_loss_bce, _g_feature_matching,
+                      g_needs_real=True, g_features=True),
 }
 
 
@@ -253,8 +263,12 @@ class Trainer:
         """One generator update on a fresh z (never the critic step's)."""
         v = self.variant
         self.opt_g.zero_grad(set_to_none=True)
-        d_fake = self.disc(self.gen(self.gen.noise(self.batch_size, self.rng)))
-        d_real = self.disc(self.sample_real(self.batch_size, self.rng)) if v.g_needs_real else None
+        score = self.disc.features if v.g_features else self.disc  # what G's loss looks at
+        d_fake = score(self.gen(self.gen.noise(self.batch_size, self.rng)))
+        d_real = None
+        if v.g_needs_real:
+            with torch.no_grad():  # G's gradient flows only through the fakes; skip D's real-side graph
+                d_real = score(self.sample_real(self.batch_size, self.rng))
         loss = v.g_loss(d_real, d_fake)
         loss.backward()
         grad_norm = _grad_norm(self.gen.parameters())

@@ -131,6 +131,51 @@ class ParallelLinesExplorer(_Explorer):
                 "W1(P₀, P_θ)": now["w1"]}
 
 
+def _generate(gen, z: torch.Tensor) -> torch.Tensor:
+    """G(z) in eval mode without gradients, leaving G's mode as it was."""
+    was_training = gen.training
+    gen.eval()
+    with torch.no_grad():
+        fake = gen(z)
+    gen.train(was_training)
+    return fake
+
+
+class _PointsFrame:
+    """The panel's picture for 2-D data: samples from a fixed z over the data and D's
+    field; the status adds the modes captured and the share of high-quality samples."""
+
+    def __init__(self, trainer: Trainer, data: GaussianMixture2D, n_show: int):
+        self.trainer, self.data = trainer, data
+        self.z = trainer.gen.noise(n_show, generator=0)  # fixed z: frames are comparable over time
+        real = data.sample(n_show, generator=1, device=trainer.device)
+        span = float((data.centres.max(0).values - data.centres.min(0).values).max())
+        pad = max(6 * data.std, 0.25 * span)
+        lo, hi = data.centres.min(0).values - pad, data.centres.max(0).values + pad
+        self.view = plots.TrainingView(real, ((float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))))
+
+    def draw(self) -> tuple[bytes, str]:
+        t = self.trainer
+        fake = _generate(t.gen, self.z)
+        png = self.view.render(fake, plots.discriminator_field(t.disc, self.view.lim), t.history)
+        stats = mode_stats(fake, self.data.centres, self.data.std)
+        return png, f" · {stats.modes}/{stats.total_modes} modes · {100 * stats.high_quality:.0f}% high quality"
+
+
+class _ImageFrame:
+    """The panel's picture for images: a grid of G(z) for a fixed z, so the same
+    cells can be watched sharpening over training."""
+
+    def __init__(self, trainer: Trainer, n_show: int):
+        self.trainer = trainer
+        self.z = trainer.gen.noise(n_show, generator=0)
+        self.view = plots.ImageTrainingView(nrow=max(1, round(math.sqrt(n_show))))
+
+    def draw(self) -> tuple[bytes, str]:
+        t = self.trainer
+        return self.view.render(_generate(t.gen, self.z), t.history), ""
+
+
 class TrainingPanel(W.VBox):
     r"""The live training panel (chapters 03–07 and the zoo).
 
@@ -151,15 +196,17 @@ class TrainingPanel(W.VBox):
     train n steps synchronously, then read ``panel.history`` and ``panel.png``.
 
     Args:
-        trainer: a :class:`gan_tutor.train.Trainer` on 2-D data.
-        data: the mixture it learns (for the picture and the mode counts).
-        n_show: generated and real points drawn.
+        trainer: a :class:`gan_tutor.train.Trainer`.
+        data: a 2-D mixture (:class:`gan_tutor.data.GaussianMixture2D`): the picture
+            shows samples over the data and D's field, the status the modes captured;
+            or ``None`` for images: the picture is a grid of generated images.
+        n_show: generated (and real) samples drawn; for images, a square number is best.
     """
 
     DRAW_RATIO = 0.15   # drawing time / training time to aim for (target: below 0.2)
     MAX_FRAME_S = 0.18  # a frame at least every 0.18 s (over 5 per second)
 
-    def __init__(self, trainer: Trainer, data: GaussianMixture2D, n_show: int = 512):
+    def __init__(self, trainer: Trainer, data: GaussianMixture2D | None = None, n_show: int | None = None):
         self.trainer, self.data = trainer, data
         hp = trainer.hyper
         style = {"description_width": "initial"}
@@ -183,13 +230,12 @@ class TrainingPanel(W.VBox):
         self.pause_button.on_click(lambda _b: self.pause())
         self.reset_button.on_click(lambda _b: self.reset())
 
-        device = trainer.device
-        self._z = trainer.gen.noise(n_show, generator=0)  # fixed z: frames are comparable over time
-        real = data.sample(n_show, generator=1, device=device)
-        span = float((data.centres.max(0).values - data.centres.min(0).values).max())
-        pad = max(6 * data.std, 0.25 * span)
-        lo, hi = data.centres.min(0).values - pad, data.centres.max(0).values + pad
-        self.view = plots.TrainingView(real, ((float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))))
+        if data is not None and not isinstance(data, GaussianMixture2D):
+            raise ValueError(f"TrainingPanel draws a 2-D mixture (GaussianMixture2D) or, with data=None, "
+                             f"a grid of generated images; got data of type {type(data).__name__}")
+        self.frames = _PointsFrame(trainer, data, n_show or 512) if data is not None \
+            else _ImageFrame(trainer, n_show or 36)
+        self.view = self.frames.view
         self._task: asyncio.Task | None = None
         self._running = False
         self._chunk = 10
@@ -223,20 +269,12 @@ class TrainingPanel(W.VBox):
     def refresh(self) -> None:
         """Redraw the picture and the status line from the trainer's current state."""
         t = self.trainer
-        was_training = t.gen.training
-        t.gen.eval()
-        with torch.no_grad():
-            fake = t.gen(self._z)
-        t.gen.train(was_training)
-        field = plots.discriminator_field(t.disc, self.view.lim)
-        self.image.value = self.view.render(fake, field, t.history)
-        stats = mode_stats(fake, self.data.centres, self.data.std)
+        self.image.value, quality = self.frames.draw()
         rate = f" · {self._rate:.0f} steps/s" if self._rate else ""
         note = f"<br><span style='color:#b00'>{self.message}</span>" if self.message else ""
         hp = t.hyper  # what the loop reads at its next step, so a moved slider shows here once it arrived
         gamma = f"{hp.gamma:g}" if t.variant.penalty is not None else "–"
-        self.status.value = (f"<b>step {t.iteration}</b>{rate} · {stats.modes}/{stats.total_modes} modes · "
-                             f"{100 * stats.high_quality:.0f}% high quality<br>"
+        self.status.value = (f"<b>step {t.iteration}</b>{rate}{quality}<br>"
                              f"<span class='loop-hyper'>ε {hp.label_smoothing:g} · n_critic {hp.n_critic} · "
                              f"γ {gamma} · lr {hp.lr_g:.1e}</span>{note}")
 

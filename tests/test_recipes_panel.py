@@ -11,10 +11,11 @@ import pytest
 import torch
 
 from gan_tutor import divergences as dv
+from gan_tutor import plots
 from gan_tutor.data import GaussianMixture1D, gaussian_1d, ring8
 from gan_tutor.models import Discriminator, Generator
 from gan_tutor.plots import TrainingView, discriminator_field
-from gan_tutor.recipes import LinearDecay, ModeTracker, toy2d_trainer
+from gan_tutor.recipes import LinearDecay, ModeTracker, dcgan_trainer, toy2d_trainer
 from gan_tutor.train import Trainer
 from gan_tutor.widgets import TrainingPanel
 
@@ -232,3 +233,40 @@ def test_recipe_generator_depth_can_differ_from_the_discriminator():
     # depth hidden layers + the output layer
     assert sum(isinstance(m, linear) for m in trainer.gen.modules()) == 4 + 1
     assert sum(isinstance(m, linear) for m in trainer.disc.modules()) == 2 + 1
+
+
+def test_image_grid_tiles_and_rescales():
+    images = torch.full((36, 1, 16, 16), -1.0)
+    images[0] = 1.0
+    grid = plots.image_grid(images, nrow=6, padding=1)
+    # 6 tiles of 16 px and 7 one-pixel borders each way, RGB
+    assert grid.shape == (6 * 16 + 7, 6 * 16 + 7, 3)
+    assert grid[1:17, 1:17].min() == 1.0          # x = 1 maps to white
+    assert grid[1:17, 18:34].max() == 0.0         # x = -1 maps to black (second tile)
+    assert grid[0].min() == 1.0                   # the border is white
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        plots.image_grid(torch.zeros(4, 16, 16))
+
+
+class _Noise:
+    """Stand-in image data: uniform noise in [-1, 1], 1×16×16."""
+    size, channels = 16, 1
+
+    def sample(self, n, generator=None, device="cpu"):
+        return torch.rand(n, 1, 16, 16, generator=generator, device=device) * 2 - 1
+
+
+def test_panel_on_images_shows_a_grid_and_trains():
+    panel = TrainingPanel(dcgan_trainer(_Noise(), width=8, z_dim=8, batch_size=16), n_show=16)
+    assert isinstance(panel.view, plots.ImageTrainingView) and panel.view.nrow == 4
+    before = panel.png
+    panel.n_critic.value = 2
+    panel.run(3)
+    assert panel.trainer.iteration == 3 and panel.png != before and panel.png.startswith(PNG_MAGIC)
+    assert "step 3" in panel.status.value and "n_critic 2" in panel.status.value
+    assert "modes" not in panel.status.value  # mode counts belong to the 2-D mixtures
+
+
+def test_panel_rejects_data_it_cannot_draw():
+    with pytest.raises(ValueError, match="GaussianMixture2D"):
+        TrainingPanel(dcgan_trainer(_Noise(), width=8, z_dim=8), data=_Noise())

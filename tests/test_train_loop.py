@@ -674,3 +674,30 @@ def test_nonsaturating_gan_learns_a_single_gaussian():
     with torch.no_grad():
         x = gen(z)
     assert float((x.mean(0) - mu).norm()) < 0.3
+
+
+def test_feature_matching_variant_gives_the_generator_loss_d_features():
+    seen = {}
+
+    def spy(real_features, fake_features):
+        seen.update(real=real_features, fake=fake_features)
+        return losses.g_loss_feature_matching(real_features, fake_features)
+
+    t = _trainer(variant=Variant("spy", losses.d_loss_bce, spy, g_needs_real=True, g_features=True))
+    out = t.g_step()
+    # Discriminator(2, hidden=16): features are the last hidden layer, (batch, 16)
+    assert seen["real"].shape == seen["fake"].shape == (64, 16)
+    assert not seen["real"].requires_grad and seen["fake"].requires_grad  # the real side is a constant target
+    assert torch.allclose(out["g_loss"], ((seen["real"].mean(0) - seen["fake"].mean(0)) ** 2).sum())
+    # and the registered variant trains end to end
+    t = _trainer(variant="gan_fm")
+    t.train(5, progress=False)
+    assert t.iteration == 5 and all(math.isfinite(v) for v in t.history["g_loss"])
+
+
+def test_mlp_discriminator_logit_is_a_linear_map_of_its_features():
+    torch.manual_seed(0)
+    disc = Discriminator(2, hidden=16)
+    x = torch.randn(8, 2)
+    head = disc.net[-1]
+    assert torch.allclose(disc(x), head(disc.features(x)).squeeze(-1))

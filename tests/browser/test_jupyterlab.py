@@ -13,6 +13,11 @@ import re
 
 import pytest
 
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:  # the `browser` fixture then skips, or fails under GAN_TUTOR_REQUIRE_BROWSER
+    PlaywrightTimeout = TimeoutError
+
 pytestmark = pytest.mark.browser
 
 RUN_TIMEOUT_MS = 300_000
@@ -64,7 +69,11 @@ def shut_down_kernel(page) -> None:
 def assert_widgets_rendered(page, minimum: int) -> None:
     """At least ``minimum`` widget views are on the page with their pictures loaded,
     and no widget failed to render."""
-    page.locator(OUTPUT + " .widget-slider").first.wait_for()
+    try:
+        page.locator(OUTPUT + " .widget-slider").first.wait_for(timeout=30_000)
+    except PlaywrightTimeout:
+        raise AssertionError("no widget slider rendered within 30 s of the run; the outputs read: "
+                             + " | ".join(page.locator(OUTPUT).all_inner_texts())[-600:]) from None
     assert page.locator(OUTPUT + " .widget-slider").count() >= minimum
     for text in ("Error displaying widget", "Loading widget", "model not found"):
         assert page.get_by_text(text).count() == 0, f"a widget did not render: {text!r} on the page"
@@ -73,6 +82,14 @@ def assert_widgets_rendered(page, minimum: int) -> None:
     page.wait_for_function(
         f"() => [...document.querySelectorAll('{IMAGE_SELECTOR}')]"
         ".every(img => img.complete && img.naturalWidth > 0)")
+
+
+def wait_or_fail(page, message: str, js: str, timeout: float = 60_000) -> None:
+    """Wait until ``js`` is truthy in the page; fail with ``message`` (not a bare timeout)."""
+    try:
+        page.wait_for_function(js, timeout=timeout)
+    except PlaywrightTimeout:
+        raise AssertionError(message) from None
 
 
 def slider(page, label: str):
@@ -133,10 +150,10 @@ def test_training_panel_trains_takes_a_slider_and_pauses(page, lab, screenshot):
     train = page.locator(OUTPUT + " button", has_text="Train")
     pause = page.locator(OUTPUT + " button", has_text="Pause")
     train.click()
-    page.wait_for_function(
+    wait_or_fail(page, "the step counter did not reach 120 within 60 s of pressing Train", 
         "() => { const s = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
         ".jp-OutputArea-output .widget-html')].map(e => e.innerText).find(t => t.includes('n_critic'));"
-        " const m = s && s.match(/step (\\d+)/); return m && Number(m[1]) >= 120; }", timeout=60_000)
+        " const m = s && s.match(/step (\\d+)/); return m && Number(m[1]) >= 120; }")
     running = panel_status(page)
     assert running["n_critic"] == 3, "the slider's value did not reach the training loop"
     assert running["step"] > start["step"]
