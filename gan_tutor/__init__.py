@@ -2,7 +2,8 @@
 
 Modules (each with one job): ``runtime`` (device, threads, seeds, CI step
 budgets), ``divergences``, ``losses``, ``penalties``, ``data``, ``models``,
-``train``, ``plots``, ``widgets``, ``checks`` and ``book`` (the table of contents).
+``train``, ``metrics``, ``recipes``, ``plots``, ``widgets``, ``checks``, ``book`` (the table
+of contents) and ``site`` (the HTML edition).
 """
 
 __version__ = "0.1.0"
