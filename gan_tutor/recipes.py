@@ -17,7 +17,7 @@ from .metrics import PROTOCOL_SAMPLES, ModeStats, mode_stats
 from .models import DCGANDiscriminator, DCGANGenerator, Discriminator, Generator
 from .train import Hyper, Trainer
 
-__all__ = ["toy2d_trainer", "dcgan_trainer", "LinearDecay", "ModeTracker"]
+__all__ = ["toy2d_trainer", "dcgan_trainer", "LinearDecay", "ModeTracker", "ImageTracker", "generate"]
 
 
 def toy2d_trainer(data: GaussianMixture2D, variant: str = "gan", seed: int = 0, device="cpu",
@@ -37,19 +37,22 @@ def toy2d_trainer(data: GaussianMixture2D, variant: str = "gan", seed: int = 0, 
 
 def dcgan_trainer(data, variant: str = "gan", seed: int = 0, device="cpu", z_dim: int = 32, width: int = 32,
                   lr: float = 2e-4, batch_size: int = 64, g_norm: str = "batch", d_norm: str = "batch",
-                  minibatch_features: int = 0, **hyper) -> Trainer:
+                  minibatch_features: int = 0, input_noise: float = 0.0, **hyper) -> Trainer:
     """A DCGAN on images (``data``: :func:`gan_tutor.data.load_images`' result, or anything
     with ``size``, ``channels`` and ``sample(n, generator, device)``): the paper's
     Adam(lr 2e-4, β1 = 0.5) for both nets, batch 64, seeded weights and data/noise.
     ``width`` is the channel count of G's last and D's first block (the paper's 128 at
-    64×64; 32 keeps a 16×16 run on a laptop CPU). Extra keyword arguments are
-    :class:`gan_tutor.train.Hyper` fields."""
+    64×64; 32 keeps a 16×16 run on a laptop CPU). ``input_noise`` σ adds instance noise
+    to D's inputs, drawn from the trainer's own generator (seeded, checkpointed).
+    Extra keyword arguments are :class:`gan_tutor.train.Hyper` fields."""
     torch.manual_seed(seed)
     gen = DCGANGenerator(z_dim, size=data.size, channels=data.channels, width=width, norm=g_norm)
     disc = DCGANDiscriminator(size=data.size, channels=data.channels, width=width, norm=d_norm,
-                              minibatch_features=minibatch_features)
-    return Trainer(gen, disc, lambda n, g: data.sample(n, g, device), variant,
-                   Hyper(lr_d=lr, lr_g=lr, **hyper), batch_size=batch_size, device=device, seed=seed)
+                              minibatch_features=minibatch_features, input_noise=input_noise)
+    trainer = Trainer(gen, disc, lambda n, g: data.sample(n, g, device), variant,
+                      Hyper(lr_d=lr, lr_g=lr, **hyper), batch_size=batch_size, device=device, seed=seed)
+    disc.input_noise.generator = trainer.rng
+    return trainer
 
 
 class LinearDecay:
@@ -93,3 +96,44 @@ class ModeTracker:
             samples = gen(gen.noise(PROTOCOL_SAMPLES, generator=self.seed))
         gen.train(was_training)
         return mode_stats(samples, self.data.centres, self.data.std)
+
+
+def generate(gen, n: int, seed: int = 12345, batch_size: int = 512) -> torch.Tensor:
+    """n samples from ``gen`` for a fixed noise seed, in eval mode and without
+    gradients (the generator's mode is restored afterwards)."""
+    was_training = gen.training
+    gen.eval()
+    with torch.no_grad():
+        z = gen.noise(n, generator=seed)
+        out = torch.cat([gen(z[i:i + batch_size]) for i in range(0, n, batch_size)])
+    gen.train(was_training)
+    return out
+
+
+@dataclass
+class ImageTracker:
+    """Callback: every ``every`` iterations, score ``n`` generated images (a fixed z)
+    with an :class:`gan_tutor.metrics.ImageScorer`: the Fréchet distance to its
+    reference images and the classifier score. Use as many images as the scorer's
+    floor was computed with (the distance is biased by the sample count)."""
+
+    scorer: object
+    n: int
+    every: int = 500
+    seed: int = 12345
+
+    def __post_init__(self):
+        self.steps: list[int] = []
+        self.fd: list[float] = []
+        self.score: list[float] = []
+
+    def __call__(self, trainer: Trainer) -> None:
+        if trainer.iteration % self.every == 0:
+            self.record(trainer)
+
+    def record(self, trainer: Trainer) -> tuple[float, float]:
+        images = generate(trainer.gen, self.n, self.seed)
+        self.steps.append(trainer.iteration)
+        self.fd.append(self.scorer.fd(images))
+        self.score.append(self.scorer.score(images))
+        return self.fd[-1], self.score[-1]

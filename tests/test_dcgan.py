@@ -423,3 +423,18 @@ def test_dcgan_trainer_step_on_meta():
         out = t.step()
     assert all(v.device.type == "meta" for v in out.values())
     assert any("convolution" in op for op in guard.ops)
+
+
+def test_input_noise_blurs_every_input_and_follows_its_generator():
+    x = torch.zeros(4, 1, 16, 16)
+    quiet = DCGANDiscriminator(size=16, width=8)
+    # σ = 0: no noise, so the same batch twice gives the same features (even with batch norm)
+    assert torch.equal(quiet.features(x), quiet.features(x))
+    noisy = DCGANDiscriminator(size=16, width=8, input_noise=0.5)
+    assert not torch.equal(noisy.features(x), noisy.features(x))
+    noisy.input_noise.generator = torch.Generator().manual_seed(1)
+    first = noisy.features(x)
+    noisy.input_noise.generator = torch.Generator().manual_seed(1)
+    assert torch.equal(first, noisy.features(x))
+    with pytest.raises(ValueError, match="sigma"):
+        DCGANDiscriminator(size=16, input_noise=-0.1)

@@ -35,6 +35,7 @@ from torch import nn
 
 from ..data.toy import Rng, _check_n, _rng
 from .layers import MinibatchDiscrimination, VirtualBatchNorm
+from .mlp import InstanceNoise
 
 __all__ = ["SIZES", "G_NORMS", "D_NORMS", "dcgan_init_", "DCGANGenerator", "DCGANDiscriminator"]
 
@@ -157,16 +158,21 @@ class DCGANDiscriminator(nn.Module):
             (C, H, W), per-channel scale and shift) or ``"none"``.
         minibatch_features: B > 0 inserts :class:`~gan_tutor.models.layers.MinibatchDiscrimination`
             with B kernels of ``minibatch_dims`` dimensions between f(x) and the linear map.
+        input_noise: σ ≥ 0 of :class:`~gan_tutor.models.InstanceNoise` added to every input,
+            real and fake (chapter 02). On a small data set it keeps D from memorising the
+            training images. Its ``generator`` attribute (``self.input_noise.generator``) can
+            be set to a trainer's generator so that the noise, too, is seeded and checkpointed.
     """
 
     def __init__(self, size: int = 32, channels: int = 1, width: int = 64, norm: str = "batch",
-                 minibatch_features: int = 0, minibatch_dims: int = 5):
+                 minibatch_features: int = 0, minibatch_dims: int = 5, input_noise: float = 0.0):
         super().__init__()
         k = _check_args(size, channels, width, norm, D_NORMS, "DCGANDiscriminator")
         if isinstance(minibatch_features, bool) or not isinstance(minibatch_features, int) or minibatch_features < 0:
             raise ValueError(f"DCGANDiscriminator: minibatch_features must be an integer >= 0 (0 = off), "
                              f"got {minibatch_features!r}")
         self.size, self.channels, self.norm = size, channels, norm
+        self.input_noise = InstanceNoise(input_noise)
 
         def normalise(c: int) -> list[nn.Module]:
             return {"batch": [nn.BatchNorm2d(c)], "layer": [nn.GroupNorm(1, c)], "none": []}[norm]
@@ -190,7 +196,7 @@ class DCGANDiscriminator(nn.Module):
         if x.ndim != 4 or tuple(x.shape[1:]) != expected:
             raise ValueError(f"DCGANDiscriminator expects images of shape (N, {', '.join(map(str, expected))}), "
                              f"got {tuple(x.shape)}")
-        return self.net(x).flatten(1)  # (N, F)
+        return self.net(self.input_noise(x)).flatten(1)  # (N, F)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.minibatch(self.features(x))  # (N, F) or, with minibatch discrimination, (N, F + B)
