@@ -293,7 +293,7 @@ panel
 
 # %%
 panel.smoothing.value = 0.1
-panel.run(runtime.steps(20, 5))
+panel.run(5)
 check_close("label smoothing the loop uses", panel.trainer.hyper.label_smoothing, 0.1, tol=0)
 
 # %% [markdown]
