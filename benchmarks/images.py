@@ -26,13 +26,12 @@ to 0 made it worse (10–16).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import time
 
 import torch
+from report import columns, command, machine, mean_std
 
 from gan_tutor.data import load_images
 from gan_tutor.metrics import ImageScorer, digit_classifier
@@ -55,10 +54,6 @@ def run(variant: str, seed: int, args, train, scorer, n: int) -> dict:
     return {"fd": fd, "score": score, "seconds": seconds, "rate": args.steps / seconds}
 
 
-def mean_std(values: list[float], digits: int = 2) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
 def main(argv=None) -> int:
@@ -81,19 +76,18 @@ def main(argv=None) -> int:
     scorer = ImageScorer(digit_classifier(args.size), train.images)
     n = len(heldout)
     floor = scorer.floor(heldout.images)
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} CPU thread(s); digits {args.size}×{args.size} ({len(train)} train / {n} "
+    print(f"# {machine()}; digits {args.size}×{args.size} ({len(train)} train / {n} "
           f"held out), DCGAN width {args.width}, z {args.z_dim}, batch {args.batch}, Adam lr {args.lr} → 1 %, "
           f"instance noise σ {args.noise}, "
           f"{args.steps} steps, seeds 0–{args.seeds - 1}")
-    print(f"# command: python benchmarks/images.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
+    print(command("images.py", argv))
     print(f"# floor: FD(held-out real, train) = {floor:.2f} with {n} images; classifier score of held-out real "
           f"= {scorer.score(heldout.images):.2f}")
     print("| variant | FD | FD / floor | classifier score | s / run | steps / s |")
     print("|---|---|---|---|---|---|")
     for name in args.variants:
         rows = [run(name, seed, args, train, scorer, n) for seed in range(args.seeds)]
-        col = {k: [r[k] for r in rows] for k in rows[0]}
+        col = columns(rows)
         print(f"| {name} | {mean_std(col['fd'])} | {mean_std([f / floor for f in col['fd']])} "
               f"| {mean_std(col['score'])} | {statistics.mean(col['seconds']):.0f} "
               f"| {statistics.mean(col['rate']):.0f} |", flush=True)

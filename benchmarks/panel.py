@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import sys
 import time
 
 import torch
+from report import machine
 
 from gan_tutor import data as toy
 from gan_tutor.recipes import toy2d_trainer
@@ -63,8 +62,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     r = measure(args.seconds, args.data, args.n_critic)
-    print(f"# {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} CPU thread(s); {args.data}, n_critic {args.n_critic}, {args.seconds:.0f} s")
+    print(f"# {machine()}; {args.data}, n_critic {args.n_critic}, {args.seconds:.0f} s")
     print("| refreshes / s | ms per refresh | drawing / training time | training steps / s | steps per chunk |")
     print("|---|---|---|---|---|")
     print(f"| {r['fps']:.1f} | {r['draw_ms']:.1f} | {100 * r['draw_share_of_training']:.0f} % "

@@ -18,13 +18,12 @@ steps per second per run, and the machine it ran on.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import time
 
 import torch
+from report import columns, command, machine, mean_std
 
 from gan_tutor import data as toy
 from gan_tutor.recipes import LinearDecay, ModeTracker, toy2d_trainer
@@ -46,10 +45,6 @@ def run(variant: str, mixture: str, seed: int, args: argparse.Namespace) -> dict
             "kl": stats.reverse_kl, "seconds": seconds, "rate": steps / seconds}
 
 
-def mean_std(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.2f}"
-    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
 def main(argv=None) -> int:
@@ -67,16 +62,15 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} CPU thread(s); {args.steps} steps, lr {args.lr} → 1 % linearly, "
+    print(f"# {machine()}; {args.steps} steps, lr {args.lr} → 1 % linearly, "
           f"G {args.g_depth}×{args.hidden}, D {args.depth}×{args.hidden}, batch {args.batch}, seeds 0–{args.seeds - 1}")
-    print(f"# command: python benchmarks/toy2d.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
+    print(command("toy2d.py", argv))
     print("| variant | data | modes | % high quality | reverse KL | s / run | steps / s |")
     print("|---|---|---|---|---|---|---|")
     for mixture in args.data:
         for name in args.variants:
             rows = [run(name, mixture, seed, args) for seed in range(args.seeds)]
-            col = {k: [r[k] for r in rows] for k in rows[0]}
+            col = columns(rows)
             print(f"| {name} | {mixture} | {mean_std(col['modes'])} / {rows[0]['total']} | {mean_std(col['hq'])} "
                   f"| {mean_std(col['kl'])} | {statistics.mean(col['seconds']):.1f} "
                   f"| {statistics.mean(col['rate']):.0f} |", flush=True)

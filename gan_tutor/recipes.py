@@ -17,7 +17,8 @@ from .metrics import PROTOCOL_SAMPLES, ModeStats, mode_stats
 from .models import DCGANDiscriminator, DCGANGenerator, Discriminator, Generator
 from .train import Hyper, Trainer
 
-__all__ = ["toy2d_trainer", "dcgan_trainer", "LinearDecay", "ModeTracker", "ImageTracker", "generate"]
+__all__ = ["toy2d_trainer", "dcgan_trainer", "LinearDecay", "ModeTracker", "ImageTracker", "generate",
+           "sample_from"]
 
 
 def toy2d_trainer(data: GaussianMixture2D, variant: str = "gan", seed: int = 0, device="cpu",
@@ -89,25 +90,26 @@ class ModeTracker:
             self.stats.append(self.score(trainer))
 
     def score(self, trainer: Trainer) -> ModeStats:
-        gen = trainer.gen
-        was_training = gen.training
-        gen.eval()
-        with torch.no_grad():
-            samples = gen(gen.noise(PROTOCOL_SAMPLES, generator=self.seed))
-        gen.train(was_training)
+        samples = generate(trainer.gen, PROTOCOL_SAMPLES, self.seed)
         return mode_stats(samples, self.data.centres, self.data.std)
 
 
-def generate(gen, n: int, seed: int = 12345, batch_size: int = 512) -> torch.Tensor:
-    """n samples from ``gen`` for a fixed noise seed, in eval mode and without
-    gradients (the generator's mode is restored afterwards)."""
+def sample_from(gen, z: torch.Tensor) -> torch.Tensor:
+    """G(z) in eval mode (batch norm uses its running statistics) and without
+    gradients; the generator's train/eval mode is restored afterwards."""
     was_training = gen.training
     gen.eval()
-    with torch.no_grad():
-        z = gen.noise(n, generator=seed)
-        out = torch.cat([gen(z[i:i + batch_size]) for i in range(0, n, batch_size)])
-    gen.train(was_training)
-    return out
+    try:
+        with torch.no_grad():
+            return gen(z)
+    finally:
+        gen.train(was_training)
+
+
+def generate(gen, n: int, seed: int = 12345) -> torch.Tensor:
+    """n samples from ``gen`` for a fixed noise seed: :func:`sample_from` with
+    ``gen.noise(n, generator=seed)``, so the same seed gives the same z every time."""
+    return sample_from(gen, gen.noise(n, generator=seed))
 
 
 @dataclass

@@ -24,6 +24,7 @@ from . import divergences as dv
 from . import plots
 from .data import GaussianMixture1D, GaussianMixture2D, ParallelLine, gaussian_1d
 from .metrics import mode_stats
+from .recipes import sample_from
 from .train import Trainer, TrainingDiverged
 
 __all__ = ["MinimaxExplorer", "ParallelLinesExplorer", "TrainingPanel"]
@@ -131,16 +132,6 @@ class ParallelLinesExplorer(_Explorer):
                 "W1(P₀, P_θ)": now["w1"]}
 
 
-def _generate(gen, z: torch.Tensor) -> torch.Tensor:
-    """G(z) in eval mode without gradients, leaving G's mode as it was."""
-    was_training = gen.training
-    gen.eval()
-    with torch.no_grad():
-        fake = gen(z)
-    gen.train(was_training)
-    return fake
-
-
 class _PointsFrame:
     """The panel's picture for 2-D data: samples from a fixed z over the data and D's
     field; the status adds the modes captured and the share of high-quality samples."""
@@ -156,7 +147,7 @@ class _PointsFrame:
 
     def draw(self) -> tuple[bytes, str]:
         t = self.trainer
-        fake = _generate(t.gen, self.z)
+        fake = sample_from(t.gen, self.z)
         png = self.view.render(fake, plots.discriminator_field(t.disc, self.view.lim), t.history)
         stats = mode_stats(fake, self.data.centres, self.data.std)
         return png, f" · {stats.modes}/{stats.total_modes} modes · {100 * stats.high_quality:.0f}% high quality"
@@ -173,7 +164,7 @@ class _ImageFrame:
 
     def draw(self) -> tuple[bytes, str]:
         t = self.trainer
-        return self.view.render(_generate(t.gen, self.z), t.history), ""
+        return self.view.render(sample_from(t.gen, self.z), t.history), ""
 
 
 class TrainingPanel(W.VBox):

@@ -1,0 +1,38 @@
+"""What every benchmark prints: the machine, the command, and mean ± std over seeds.
+
+Imported by the scripts beside it (``python benchmarks/NAME.py`` puts this
+folder on ``sys.path``).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+
+import torch
+
+
+def machine() -> str:
+    """Processor, cores, torch version and the intra-op CPU threads in use."""
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+            f"{torch.get_num_threads()} CPU thread(s)")
+
+
+def command(script: str, argv: list[str] | None) -> str:
+    """The command line that reproduces this table."""
+    args = argv if argv is not None else sys.argv[1:]
+    return f"# command: python benchmarks/{script} {' '.join(args)}".rstrip()
+
+
+def columns(rows: list[dict]) -> dict[str, list]:
+    """Per-seed result dicts → one list per key."""
+    return {k: [r[k] for r in rows] for k in rows[0]}
+
+
+def mean_std(values: list[float], digits: int = 2) -> str:
+    """``mean ± std`` over seeds (sample std), or the single value."""
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
