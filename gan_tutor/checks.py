@@ -17,7 +17,7 @@ class CheckFailed(AssertionError):
 
 
 def _fmt(v: float, digits: int) -> str:
-    return "∞" if math.isinf(v) else f"{v:.{digits}f}"
+    return ("-∞" if v < 0 else "∞") if math.isinf(v) else f"{v:.{digits}f}"
 
 
 def check_close(label: str, value: float, expected: float, tol: float, digits: int = 4) -> None:

@@ -133,7 +133,7 @@ def divergence(name: str, p, q, dx: float | None = None) -> float:
 # --- Wasserstein-1 -----------------------------------------------------------------
 
 def w1_grid(p, q, dx: float) -> float:
-    r"""Exact 1-D Wasserstein-1 distance between grid densities:
+    r"""1-D Wasserstein-1 distance between grid densities (a Riemann sum, error at most dx · TV):
     :math:`W_1 = \int |F_p(x) - F_q(x)|\,dx`, with F the cumulative distribution."""
     p, q, w = _as_pair(p, q, dx)
     if p.ndim != 1:

@@ -38,7 +38,8 @@ class HistoricalAverage(nn.Module):
     With the one training loop, as a variant's penalty and post-step hook::
 
         ha = HistoricalAverage(disc)
-        Variant("GAN + historical averaging", losses.d_loss_bce, g_loss,
+        Variant("GAN + historical averaging", losses.d_loss_bce,
+                lambda d_real, d_fake: losses.g_loss_nonsaturating(d_fake),
                 penalty=lambda disc, real, fake: ha.penalty(),
                 after_d_step=lambda disc, hyper: ha.update())
 

@@ -99,6 +99,9 @@ def plot_points(sets: Mapping[str, object], ax: Axes | None = None, title: str =
     """Scatter plots of (N, 2) point sets, {label: points}, in equal aspect."""
     ax = new_axes(ax, figsize=(4.0, 4.0))
     colours = [COLOURS["data"], COLOURS["generator"], COLOURS["d"], COLOURS["d_star"]]
+    if len(sets) > len(colours):
+        raise ValueError(f"plot_points draws at most {len(colours)} point sets (one colour per role), "
+                         f"got {len(sets)}: {', '.join(map(str, sets))}; split them over several axes")
     for (label, pts), colour in zip(sets.items(), colours):
         pts = _np(pts)
         ax.scatter(pts[:, 0], pts[:, 1], s=size, alpha=0.5, color=colour, label=label, linewidths=0)

@@ -8,17 +8,24 @@ learning-rate decay.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
 from .data import GaussianMixture2D
 from .metrics import PROTOCOL_SAMPLES, ModeStats, mode_stats
 from .models import DCGANDiscriminator, DCGANGenerator, Discriminator, Generator
-from .train import Hyper, Trainer
+from .train import Trainer, Variant, get_variant
 
 __all__ = ["toy2d_trainer", "dcgan_trainer", "LinearDecay", "ModeTracker", "ImageTracker", "generate",
            "sample_from"]
+
+
+def _hyper(variant: str | Variant, lr: float, hyper: dict):
+    """The variant's own defaults (its paper's n_critic, γ, ...), with the recipe's learning
+    rate for both nets and the caller's keyword arguments on top."""
+    base = get_variant(variant).defaults if isinstance(variant, str) else variant.defaults
+    return replace(base, lr_d=lr, lr_g=lr, **hyper)
 
 
 def toy2d_trainer(data: GaussianMixture2D, variant: str = "gan", seed: int = 0, device="cpu",
@@ -26,14 +33,15 @@ def toy2d_trainer(data: GaussianMixture2D, variant: str = "gan", seed: int = 0, 
                   batch_size: int = 256, g_depth: int | None = None, **hyper) -> Trainer:
     """A GAN on a 2-D mixture: MLP generator and discriminator of ``depth`` hidden
     layers of width ``hidden`` (the generator ``g_depth`` layers when given),
-    Adam(β1 = 0.5, β2 = 0.999), learning rate ``lr`` for both, seeded weights
+    the variant's optimiser (Adam(β1 = 0.5) for the GANs), learning rate ``lr`` for both, seeded weights
     (``torch.manual_seed(seed)``) and data/noise (``seed``).
-    Extra keyword arguments are :class:`gan_tutor.train.Hyper` fields (e.g. ``n_critic=5``)."""
+    The other hyperparameters start from the variant's ``defaults``; extra keyword
+    arguments are :class:`gan_tutor.train.Hyper` fields that override them (e.g. ``n_critic=5``)."""
     torch.manual_seed(seed)
     gen = Generator(z_dim, 2, hidden, depth if g_depth is None else g_depth)
     disc = Discriminator(2, hidden, depth)
     return Trainer(gen, disc, lambda n, g: data.sample(n, g, device), variant,
-                   Hyper(lr_d=lr, lr_g=lr, **hyper), batch_size=batch_size, device=device, seed=seed)
+                   _hyper(variant, lr, hyper), batch_size=batch_size, device=device, seed=seed)
 
 
 def dcgan_trainer(data, variant: str = "gan", seed: int = 0, device="cpu", z_dim: int = 32, width: int = 32,
@@ -45,13 +53,14 @@ def dcgan_trainer(data, variant: str = "gan", seed: int = 0, device="cpu", z_dim
     ``width`` is the channel count of G's last and D's first block (the paper's 128 at
     64×64; 32 keeps a 16×16 run on a laptop CPU). ``input_noise`` σ adds instance noise
     to D's inputs, drawn from the trainer's own generator (seeded, checkpointed).
-    Extra keyword arguments are :class:`gan_tutor.train.Hyper` fields."""
+    The other hyperparameters start from the variant's ``defaults``; extra keyword
+    arguments are :class:`gan_tutor.train.Hyper` fields that override them."""
     torch.manual_seed(seed)
     gen = DCGANGenerator(z_dim, size=data.size, channels=data.channels, width=width, norm=g_norm)
     disc = DCGANDiscriminator(size=data.size, channels=data.channels, width=width, norm=d_norm,
                               minibatch_features=minibatch_features, input_noise=input_noise)
     trainer = Trainer(gen, disc, lambda n, g: data.sample(n, g, device), variant,
-                      Hyper(lr_d=lr, lr_g=lr, **hyper), batch_size=batch_size, device=device, seed=seed)
+                      _hyper(variant, lr, hyper), batch_size=batch_size, device=device, seed=seed)
     disc.input_noise.generator = trainer.rng
     return trainer
 

@@ -77,8 +77,9 @@ def pick_device(name: str | None = None) -> torch.device:
     if name is not None:
         device = torch.device(name)
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device 'cuda' requested but torch.cuda.is_available() is False; "
-                             "use 'cpu' (or None to choose automatically)")
+            raise ValueError(f"device {name!r} requested but torch.cuda.is_available() is False; "
+                             "use 'cpu' (or None to choose automatically; on Colab: Runtime → Change "
+                             "runtime type → GPU)")
         return device
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 

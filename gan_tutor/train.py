@@ -331,8 +331,12 @@ class Trainer:
             where = ", ".join(f"{k} = {v}" for k, v in bad.items())
             step, good_step = self.iteration, self._good["iteration"]
             self.load_state_dict(self._good, hyper=False)
+            hp = self.hyper
+            advice = f"try a smaller learning rate (now lr_d = {hp.lr_d:g}, lr_g = {hp.lr_g:g})"
+            if self.variant.penalty is not None:
+                advice += f" or a larger penalty weight (now γ = {hp.gamma:g})"
             raise TrainingDiverged(f"training diverged at step {step}: {where}. Restored the last good "
-                                   f"state (step {good_step}); try a smaller learning rate or a larger penalty.")
+                                   f"state (step {good_step}); {advice}.")
 
     def _params_finite(self) -> bool:
         params = list(self.gen.parameters()) + list(self.disc.parameters())

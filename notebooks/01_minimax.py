@@ -216,7 +216,9 @@ bulk = (p + q) > 0.05  # where either distribution has samples to learn from
 print(f"trained for {steps} steps")
 check_less("max |D(x) - D*(x)| where p_data + p_G > 0.05", (d_learned - d_star)[bulk].abs().max(), 0.1)
 check_close("V(D, G) of the trained D", v_learned, v_star, tol=0.02)
-check_less("V(D, G) - V(D*, G) (D* is the maximiser)", v_learned - v_star, 1e-9)
+# Not a test of training: any D scores at most V(D*, G), because D* maximises the integrand at
+# every x (section 1). The trained D illustrates it.
+check_less("V(D, G) - V(D*, G) (≤ 0 for every D: D* is the pointwise maximiser)", v_learned - v_star, 1e-9)
 
 # %% tags=["nbval-ignore-output"]
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8), layout="constrained")

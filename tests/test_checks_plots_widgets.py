@@ -133,3 +133,11 @@ def test_explorers_are_widgets_with_the_documented_sliders():
     assert isinstance(ex, W.VBox)
     assert isinstance(ex.theta, W.FloatSlider) and isinstance(ex.sigma, W.FloatSlider)
     assert isinstance(ex.image, W.Image) and ex.image.format == "png"
+
+
+def test_plot_points_refuses_more_sets_than_colours():
+    import torch
+    from gan_tutor import plots
+    sets = {f"set {i}": torch.zeros(3, 2) for i in range(5)}
+    with pytest.raises(ValueError, match="at most 4 point sets"):
+        plots.plot_points(sets)

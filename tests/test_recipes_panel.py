@@ -307,3 +307,16 @@ def test_image_tracker_scores_every_few_steps_with_n_images():
     tracker = ImageTracker(Scorer(), n=12, every=2)
     dcgan_trainer(_Noise(), width=8, z_dim=8, batch_size=8).train(5, callbacks=[tracker], progress=False)
     assert tracker.steps == [2, 4] and seen == [(12, 1, 16, 16)] * 2 and tracker.score == [1.0, 1.0]
+
+
+def test_recipes_start_from_the_variants_own_defaults():
+    from gan_tutor import losses
+    from gan_tutor.train import Hyper, Variant
+
+    # a variant whose paper trains D five times per G step and penalises with γ = 10
+    v = Variant("five", losses.d_loss_bce, lambda d_real, d_fake: losses.g_loss_nonsaturating(d_fake), defaults=Hyper(n_critic=5, gamma=10.0))
+    t = toy2d_trainer(ring8(), v, hidden=8, depth=1)
+    assert (t.hyper.n_critic, t.hyper.gamma, t.hyper.lr_d) == (5, 10.0, 1e-3)  # lr: the recipe's
+    t = toy2d_trainer(ring8(), v, hidden=8, depth=1, n_critic=2)
+    assert t.hyper.n_critic == 2 and t.hyper.gamma == 10.0  # a keyword overrides only its field
+    assert v.defaults.n_critic == 5  # the registered defaults are not modified

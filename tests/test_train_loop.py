@@ -328,8 +328,8 @@ def test_unknown_variant_lists_valid_names(make):
 
 @pytest.mark.parametrize("variant", [None, 3])
 def test_trainer_rejects_a_variant_that_is_neither_name_nor_variant(variant):
-    # Today anything that is not a str is taken as a Variant, and Trainer fails with
-    # AttributeError ('NoneType' object has no attribute 'defaults') instead of naming the valid ones.
+    # Anything that is neither a registered name nor a Variant is refused with the valid names
+    # (not an AttributeError from deep inside the constructor).
     with pytest.raises(ValueError, match="valid names") as info:
         _trainer(variant=variant)
     for name in VARIANTS:
@@ -442,8 +442,8 @@ def test_guard_message_names_the_step_and_the_loss(which):
     message = str(info.value)
     assert f"{which} = nan" in message
     assert "state (step 10)" in message  # the snapshot it went back to
-    # the step where the NaN appeared is 12. Today the message says "diverged at step 10": _guard
-    # formats self.iteration *after* load_state_dict(self._good) has reset it to the snapshot's.
+    # the step where the NaN appeared is 12: the message names it, not the snapshot's step 10
+    # (the guard reads the iteration before restoring).
     assert "diverged at step 12:" in message
 
 
@@ -452,9 +452,8 @@ def test_guard_truncates_history_to_the_snapshot(which):
     t, _, _ = _diverge_at_12(which)
     ref = _trainer(variant=_nan_variant(which, {"nan_from": math.inf}), snapshot_every=5)
     ref.train(10)
-    # the state after step 10 includes the history of steps 1..10. Today the snapshot is taken inside
-    # _guard, before train() appends step 10's record, so the restored history stops at step 9 while
-    # iteration is 10 (and the next train() would leave step 10 out of the history for good).
+    # the state after step 10 includes the history of steps 1..10: the snapshot is taken after
+    # step 10's record is appended, so history and iteration agree after a restore.
     assert t.history["step"] == list(range(1, 11))
     assert _without_seconds(t.history) == _without_seconds(ref.history)
 
@@ -462,8 +461,8 @@ def test_guard_truncates_history_to_the_snapshot(which):
 def test_guard_after_load_restores_the_loaded_state(tmp_path):
     # B trains 20 steps and saves; C (another init) loads it and diverges 3 steps later, before its
     # next snapshot (snapshot_every = 50). The last good state C knows is the loaded step 20, not
-    # C's own random init: load() should make the loaded state the guard's snapshot. Today _good
-    # keeps C's init (iteration 0), so the guard throws the checkpointed run away.
+    # C's own random init: load() makes the loaded state the guard's snapshot, so the guard never
+    # throws the checkpointed run away.
     b = _trainer()
     b.train(20)
     b.save(tmp_path / "ckpt.pt")
@@ -494,8 +493,8 @@ def test_guard_catches_a_learning_rate_blow_up():
 def test_guard_keeps_the_current_hyperparameters():
     # The guard restores weights, optimisers and RNG; the hyperparameters are the learner's (the
     # panel's sliders write them) and the message says "try a smaller learning rate", i.e. the rate
-    # is still the one that diverged. Today load_state_dict(self._good) also restores the snapshot's
-    # Hyper: after the blow-up trainer.hyper.lr_d is silently 2e-4 again while the slider shows 1e30.
+    # is still the one that diverged: after the blow-up trainer.hyper.lr_d must still be 1e30, as the
+    # slider shows, not the snapshot's 2e-4.
     t = _trainer(snapshot_every=5)
     t.train(5)
     t.hyper.lr_d = 1e30
@@ -642,9 +641,8 @@ def test_history_callbacks_and_reset():
 def test_reset_keeps_the_current_hyperparameters():
     # reset()'s docstring: "Back to the initial weights, optimiser state, RNG and an empty history";
     # the hyperparameters are not in that list, and TrainingPanel.reset() relies on it: after
-    # moving the ε and k sliders and pressing Reset the sliders still show ε = 0.1, k = 2. Today
-    # reset() also restores the initial Hyper (ε = 0, k = 1), so the panel trains with settings
-    # that differ from what its sliders show until a slider is moved again.
+    # moving the ε and k sliders and pressing Reset the sliders still show ε = 0.1, k = 2, and the
+    # loop must train with those (not the initial ε = 0, k = 1).
     t = _trainer()
     t.train(2)
     t.hyper.label_smoothing, t.hyper.n_critic = 0.1, 2

@@ -14,7 +14,7 @@ does the same job and trains in seconds on one CPU thread:
 
 It is trained once per image size on the digits' training split (cross-entropy,
 Adam with lr 1e-3, batches of 64, 30 epochs, each image shifted by a random
-whole number of pixels in [−S/16, S/16] in each direction with −1 (background)
+whole number of pixels in [−m, m] in each direction, m = max(1, S/16) with −1 (background)
 padding), with every random number drawn from generators seeded with
 :data:`TRAIN_SEED`, so a retrain gives the same network on the same machine and
 thread count. The state dict and a little metadata (format version, size, seed,

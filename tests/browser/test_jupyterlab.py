@@ -138,6 +138,7 @@ def panel_status(page) -> dict[str, int]:
 
 
 # chapter, and the panel's state after Run All in CI mode (the notebook drives it from Python first)
+# (03: `panel.n_critic.value = 2; panel.run(20)`; 04: `panel.run(5)`, n_critic left at 1)
 PANELS = [("03_nonsaturating.ipynb", {"step": 20, "n_critic": 2}),
           ("04_dcgan.ipynb", {"step": 5, "n_critic": 1})]
 
@@ -163,7 +164,7 @@ def test_training_panel_trains_takes_a_slider_and_pauses(page, lab, screenshot, 
         ".jp-OutputArea-output .widget-html')].map(e => e.innerText).find(t => t.includes('n_critic'));"
         f" const m = s && s.match(/step (\\d+)/); return m && Number(m[1]) >= {target}; }}")
     running = panel_status(page)
-    assert running["n_critic"] == n_critic, "the slider's value did not reach the training loop"
+    assert running["n_critic"] == n_critic, "the slider's value did not reach the trainer's hyperparameters (what the next step reads)"
     assert widget_image(page) != before, "training did not change the panel's picture"
     screenshot(f"{name}-training")
 
