@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = ["d_loss_bce", "g_loss_saturating", "g_loss_nonsaturating", "g_loss_feature_matching", "G_LOSSES",
-           "g_loss"]
+           "g_loss", "d_loss_wasserstein", "g_loss_wasserstein", "wasserstein_estimate"]
 
 
 def _check_logits(name: str, t: torch.Tensor) -> None:
@@ -116,6 +116,57 @@ def g_loss_feature_matching(real_features: torch.Tensor, fake_features: torch.Te
                          f"and {fake_features.shape[1]}")
     diff = real_features.mean(0) - fake_features.mean(0)  # E f(x) − E f(G(z)), (F,)
     return diff.pow(2).sum()  # ‖·‖²₂
+
+
+# --- the Wasserstein losses (chapters 05–07) --------------------------------------------
+#
+# A critic f outputs a real score, no sigmoid. By the Kantorovich–Rubinstein duality
+#   W1(P_r, P_g) = sup_{‖f‖_L ≤ 1}  E_{x~P_r} f(x) − E_{x~P_g} f(x),
+# so the critic scores real samples high: it *minimises* the negative of that gap.
+
+def _check_scores(name: str, t: torch.Tensor) -> None:
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of critic scores, got {type(t).__name__}")
+    if not t.is_floating_point():
+        raise ValueError(f"{name} must hold floating-point critic scores, got dtype {t.dtype}")
+    if t.ndim == 0 or t.ndim > 2 or (t.ndim == 2 and t.shape[1] != 1):
+        raise ValueError(f"{name} must hold one critic score per sample, shape (N,) or (N, 1); got {tuple(t.shape)}")
+
+
+def wasserstein_estimate(f_real: torch.Tensor, f_fake: torch.Tensor) -> torch.Tensor:
+    r"""The critic's estimate of the Wasserstein-1 distance (Arjovsky et al. 2017, eq. 3):
+
+    .. math:: \hat W = \mathbb E_{x\sim P_r} f(x) - \mathbb E_{x\sim P_g} f(x).
+
+    It equals W1 only when f is the optimal 1-Lipschitz critic; a K-Lipschitz
+    critic (weight clipping) estimates K·W1 at best.
+    """
+    _check_scores("f_real", f_real)
+    _check_scores("f_fake", f_fake)
+    return f_real.mean() - f_fake.mean()  # E_r f − E_g f
+
+
+def d_loss_wasserstein(f_real: torch.Tensor, f_fake: torch.Tensor) -> torch.Tensor:
+    r"""Critic loss (minimised): :math:`\mathcal L_f = \mathbb E_{x\sim P_g} f(x) - \mathbb E_{x\sim P_r} f(x)`,
+    the negative of :func:`wasserstein_estimate`. Its Lipschitz constraint (clipping,
+    a gradient penalty) or the WGAN-div penalty comes on top, from :mod:`gan_tutor.penalties`.
+
+    Args:
+        f_real: critic scores on real samples, (N,) or (N, 1).
+        f_fake: critic scores on generated samples, (M,) or (M, 1).
+    """
+    return -wasserstein_estimate(f_real, f_fake)  # E_g f − E_r f
+
+
+def g_loss_wasserstein(f_fake: torch.Tensor) -> torch.Tensor:
+    r"""Generator loss (minimised): :math:`\mathcal L_G = -\mathbb E_z f(G(z))`.
+
+    The real term of the critic's gap does not depend on G, so G minimises
+    :math:`\hat W` by raising the critic's scores of its samples. Its gradient with
+    respect to each score is :math:`-1/M`: it never saturates, however good the critic.
+    """
+    _check_scores("f_fake", f_fake)
+    return -f_fake.mean()  # −E_z f(G(z))
 
 
 G_LOSSES = {"saturating": g_loss_saturating, "nonsaturating": g_loss_nonsaturating}

@@ -1,23 +1,178 @@
 r"""Penalties on the discriminator/critic or on its parameters, added to its loss
-with a weight γ (the ``penalty`` of a :class:`gan_tutor.train.Variant`).
+with a weight γ (the ``penalty`` of a :class:`gan_tutor.train.Variant`), and
+weight clipping, the crude constraint they replace.
 
-So far: **historical averaging** (Salimans et al. 2016, §3.3), a penalty on the
+**On the critic's input gradient** (chapters 05–07). Each takes the critic and
+(N, d) points or (N, C, H, W) images, and works **per sample**: the gradient
+:math:`\nabla_x f(x_i)` of sample i is flattened to a vector and its own norm
+taken (``dim=1`` after ``flatten(1)``). Taking one norm over the whole batch, or
+over the wrong axis, is the bug GAN codebases keep repeating; the tests check
+every penalty against a linear critic, whose gradient is w everywhere.
+
+- :func:`clip_weights_`: every parameter clamped to [−c, c] (WGAN);
+- :func:`gradient_penalty`: :math:`\mathbb E_{\hat x}[(\lVert\nabla f(\hat x)\rVert_2 - 1)^2]` at random
+  interpolates (WGAN-GP; one-sided :math:`\max(0, \cdot)^2` on request);
+- :func:`wgan_div_penalty`: :math:`k\,\mathbb E_{x\sim P_u}\lVert\nabla f(x)\rVert_2^p` (WGAN-div);
+- :func:`r1_penalty`: :math:`\mathbb E_{x\sim P_r}\lVert\nabla f(x)\rVert_2^2` (R1).
+
+The critic's optimiser must see these as functions of its weights, so the input
+gradient is taken with ``create_graph=True`` and the penalty backpropagates
+through it (a double backward).
+
+**Historical averaging** (Salimans et al. 2016, §3.3), a penalty on the
 distance of the parameters from their own running average,
 
 .. math:: \Omega(\theta_t) = \Big\lVert \theta_t - \frac1t \sum_{i=1}^{t} \theta_i \Big\rVert_2^2 ,
 
 "inspired by the fictitious play algorithm": it damps the oscillations of a
 player that keeps circling an equilibrium. The paper adds it to each player's
-cost; :class:`HistoricalAverage` works for either network. (Gradient penalties on
-the critic's input join this module later.)
+cost; :class:`HistoricalAverage` works for either network.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
-__all__ = ["HistoricalAverage"]
+__all__ = ["clip_weights_", "interpolates", "input_gradients", "gradient_norms", "gradient_penalty",
+           "wgan_div_penalty", "r1_penalty", "HistoricalAverage"]
+
+
+# --- weight clipping ---------------------------------------------------------------------
+
+@torch.no_grad()
+def clip_weights_(module: nn.Module, c: float) -> None:
+    r"""Clamp every parameter of ``module`` to :math:`[-c, c]`, in place (Arjovsky et al.
+    2017, Algorithm 1: :math:`w \leftarrow \operatorname{clip}(w, -c, c)` after each critic step).
+
+    A network whose weights are bounded is K-Lipschitz for some K that depends on
+    c and the architecture, so the critic estimates K·W1, not W1. Chapter 05 shows
+    the price: a small c starves the critic, a large c barely constrains it.
+    """
+    c = float(c)
+    if not (c > 0 and math.isfinite(c)):
+        raise ValueError(f"the clipping bound c must be a positive number, got {c!r}")
+    for p in module.parameters():
+        p.clamp_(-c, c)
+
+
+# --- gradients of the critic at given points ---------------------------------------------
+
+def _check_pair(real: torch.Tensor, fake: torch.Tensor) -> None:
+    for name, t in (("real", real), ("fake", fake)):
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.ndim < 2:
+            got = f"{tuple(t.shape)} {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
+            raise ValueError(f"{name} must be a floating-point batch, (N, d) points or (N, C, H, W) images; got {got}")
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake must have the same shape (one interpolate per pair), "
+                         f"got {tuple(real.shape)} and {tuple(fake.shape)}")
+
+
+def interpolates(real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    r""":math:`\hat x_i = \epsilon_i x_i + (1 - \epsilon_i)\tilde x_i`, one
+    :math:`\epsilon_i \sim U[0, 1]` per pair, shaped (N, 1, …, 1) so it scales a whole
+    sample (Gulrajani et al. 2017, Algorithm 1). ``generator`` (the trainer's) makes it
+    repeatable. Returns a detached tensor; the penalties ask for its gradient themselves."""
+    _check_pair(real, fake)
+    eps = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), generator=generator, device=real.device,
+                     dtype=real.dtype)  # ε ~ U[0, 1], (N, 1, …, 1)
+    return (eps * real + (1 - eps) * fake).detach()  # x̂ = ε x + (1 − ε) x̃
+
+
+def input_gradients(critic: nn.Module, x: torch.Tensor, create_graph: bool = True) -> torch.Tensor:
+    r""":math:`\nabla_x f(x_i)` for every sample, shape of ``x``.
+
+    Sample i's score depends on sample i only (no batch norm in a penalised critic),
+    so the gradient of :math:`\sum_i f(x_i)` with respect to x is row by row each
+    :math:`\nabla f(x_i)`. ``create_graph=True`` keeps it differentiable in the
+    critic's weights, as a penalty needs."""
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim < 2:
+        raise ValueError(f"x must be a floating-point batch, (N, d) points or (N, C, H, W) images; "
+                         f"got {tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        scores = critic(x)
+        if scores.shape not in ((x.shape[0],), (x.shape[0], 1)):
+            raise ValueError(f"the critic must return one score per sample, (N,) or (N, 1) with N = {x.shape[0]}; "
+                             f"got {tuple(scores.shape)}")
+        (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=create_graph)
+    return grad
+
+
+def gradient_norms(critic: nn.Module, x: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
+    r""":math:`\lVert\nabla_x f(x_i)\rVert_2` per sample, shape (N,): each gradient flattened, then its own norm."""
+    return torch.linalg.vector_norm(input_gradients(critic, x, create_graph).flatten(1), dim=1)
+
+
+# --- penalties ------------------------------------------------------------------------------
+
+def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     generator: torch.Generator | None = None, one_sided: bool = False) -> torch.Tensor:
+    r"""The WGAN-GP penalty (Gulrajani et al. 2017, eq. 3), at random interpolates :math:`\hat x`:
+
+    .. math:: \Omega_\text{GP} = \mathbb E_{\hat x}\big[(\lVert\nabla f(\hat x)\rVert_2 - 1)^2\big]
+              \qquad\text{or, one-sided,}\qquad
+              \mathbb E_{\hat x}\big[\max(0, \lVert\nabla f(\hat x)\rVert_2 - 1)^2\big].
+
+    The optimal critic has gradient norm 1 on the lines between coupled real and fake
+    points, which is where :math:`\hat x` lies. The paper weights it by λ = 10 (γ here).
+
+    Args:
+        critic: one score per sample; no batch norm (it would couple the samples'
+            gradients).
+        real, fake: same-shaped batches, (N, d) or (N, C, H, W).
+        generator: draws ε (pass the trainer's, so runs repeat).
+        one_sided: penalise only norms above 1 (the Lipschitz constraint itself).
+    """
+    norms = gradient_norms(critic, interpolates(real, fake, generator), create_graph=True)  # ‖∇f(x̂_i)‖₂, (N,)
+    excess = (norms - 1).clamp(min=0) if one_sided else norms - 1
+    return excess.pow(2).mean()  # E[(‖∇f(x̂)‖ − 1)²]
+
+
+def wgan_div_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, k: float = 2.0, p: float = 6.0,
+                     interpolate: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""The Wasserstein-divergence penalty (Wu et al. 2018):
+
+    .. math:: \Omega_\text{div} = k\,\mathbb E_{x\sim P_u}\big[\lVert\nabla f(x)\rVert_2^{\,p}\big],
+
+    **added** to the critic loss :func:`gan_tutor.losses.d_loss_wasserstein`, in the
+    book's convention where the critic scores real samples high. The critic then
+    minimises :math:`\mathbb E_g f - \mathbb E_r f + k\,\mathbb E_u\lVert\nabla f\rVert^p`,
+    i.e. computes :math:`W_{k,p} = \max_f \mathbb E_r f - \mathbb E_g f - k\,\mathbb E_u\lVert\nabla f\rVert^p`
+    (the paper writes the same with f's sign flipped). Had the sign been wrong, the
+    critic could lower its loss without bound by steepening; with it right, a linear
+    critic on two point masses Δ apart settles at :math:`\lVert w\rVert = (\Delta/(pk))^{1/(p-1)}`
+    (tested).
+
+    :math:`P_u` may be any distribution that covers both supports: by default the
+    equal mixture of the real and fake batches (the popular choice: the gradient taken
+    at the samples themselves, no interpolation), or, with ``interpolate=True``, random
+    interpolates between them. The paper's
+    defaults: k = 2, p = 6. With the one training loop, γ plays k (call with k = 1).
+
+    ``‖∇f‖^p`` is computed as :math:`(\sum_j \partial_j f^2)^{p/2}`, smooth at a zero gradient.
+    """
+    if not (k >= 0 and math.isfinite(k)):
+        raise ValueError(f"k (the penalty weight) must be >= 0, got {k!r}")
+    if not (p > 1 and math.isfinite(p)):
+        raise ValueError(f"p (the power of the gradient norm) must be > 1, got {p!r}")
+    _check_pair(real, fake)
+    points = interpolates(real, fake, generator) if interpolate else torch.cat([real, fake])  # x ~ P_u
+    sq = input_gradients(critic, points).flatten(1).pow(2).sum(1)  # ‖∇f(x_i)‖², (N,)
+    return k * sq.pow(p / 2).mean()  # k E‖∇f‖^p
+
+
+def r1_penalty(critic: nn.Module, real: torch.Tensor) -> torch.Tensor:
+    r"""The R1 penalty (Mescheder et al. 2018) on real data only:
+
+    .. math:: \Omega_{R1} = \mathbb E_{x\sim P_r}\big[\lVert\nabla f(x)\rVert_2^2\big].
+
+    The paper's regulariser is :math:`\tfrac{\gamma}{2}\Omega_{R1}`; here γ multiplies Ω
+    as for every penalty, so its γ = 10 is 5 here.
+    """
+    return input_gradients(critic, real).flatten(1).pow(2).sum(1).mean()  # E‖∇f(x)‖²
 
 
 class HistoricalAverage(nn.Module):
@@ -40,7 +195,7 @@ class HistoricalAverage(nn.Module):
         ha = HistoricalAverage(disc)
         Variant("GAN + historical averaging", losses.d_loss_bce,
                 lambda d_real, d_fake: losses.g_loss_nonsaturating(d_fake),
-                penalty=lambda disc, real, fake: ha.penalty(),
+                penalty=lambda disc, real, fake, hyper, rng: ha.penalty(),
                 after_d_step=lambda disc, hyper: ha.update())
 
     Args:

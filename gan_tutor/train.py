@@ -28,13 +28,14 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from . import losses as L
+from . import penalties as P
 
 __all__ = ["Hyper", "Variant", "VARIANTS", "get_variant", "Trainer", "TrainingDiverged", "OPTIMIZERS",
            "discriminator_step", "fit_discriminator", "generator_grad_norm"]
@@ -52,12 +53,19 @@ class Hyper:
         label_smoothing: ε in [0, 1): real target 1 − ε (one-sided; fake stays 0).
         n_critic: discriminator/critic steps per generator step, ≥ 1.
         gamma: weight γ ≥ 0 of the variant's penalty (WGAN-GP's λ, WGAN-div's k, R1's γ).
+        clip: bound c > 0 of weight clipping (WGAN): critic weights stay in [−c, c].
+        power: exponent p > 1 of WGAN-div's gradient norm, E‖∇f‖^p.
         lr_d, lr_g: learning rates of the discriminator and the generator, > 0.
+
+    A variant reads only some of these (its :attr:`Variant.knobs`, plus the rates);
+    the others are kept but unused.
     """
 
     label_smoothing: float = 0.0
     n_critic: int = 1
     gamma: float = 0.0
+    clip: float = 0.01
+    power: float = 6.0
     lr_d: float = 2e-4
     lr_g: float = 2e-4
 
@@ -79,6 +87,16 @@ def _validate(name: str, value):
         v = float(value)
         if not (v >= 0.0 and math.isfinite(v)):
             raise ValueError(f"gamma (the penalty weight) must be >= 0, got {value!r}")
+        return v
+    if name == "clip":
+        v = float(value)
+        if not (v > 0.0 and math.isfinite(v)):
+            raise ValueError(f"clip (the weight-clipping bound c) must be > 0, got {value!r}")
+        return v
+    if name == "power":
+        v = float(value)
+        if not (v > 1.0 and math.isfinite(v)):
+            raise ValueError(f"power (WGAN-div's exponent p) must be > 1, got {value!r}")
         return v
     if name in ("lr_d", "lr_g"):
         v = float(value)
@@ -105,9 +123,13 @@ class Variant:
             None unless ``g_needs_real``; relativistic losses need it).
         g_features: the generator loss is given ``disc.features(x)`` instead of
             ``disc(x)`` for real and fake (feature matching).
-        penalty: ``(disc, real, fake) -> scalar`` or None, added to the D loss times γ.
+        penalty: ``(disc, real, fake, hyper, generator) -> scalar`` or None, added to
+            the D loss times γ; ``generator`` is the trainer's (for random interpolates),
+            ``hyper`` the current :class:`Hyper` (WGAN-div's p).
         after_d_step: ``(disc, hyper) -> None`` or None, run after each D update
             (weight clipping).
+        knobs: the :class:`Hyper` fields this variant reads, besides the learning
+            rates; the live panel shows a slider for each.
         optimizer: a key of :data:`OPTIMIZERS`; ``optimizer_kwargs`` its other
             settings (e.g. Adam's betas).
         defaults: the paper's hyperparameters.
@@ -123,8 +145,13 @@ class Variant:
     optimizer: str = "adam"
     optimizer_kwargs: dict | None = None
     defaults: Hyper = field(default_factory=Hyper)
+    knobs: tuple[str, ...] = ("label_smoothing", "n_critic")
 
     def __post_init__(self):
+        names = [f.name for f in fields(Hyper)]
+        unknown = [k for k in self.knobs if k not in names]
+        if unknown:
+            raise ValueError(f"unknown knob(s) {unknown}; valid names: {', '.join(names)}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; valid names: {', '.join(OPTIMIZERS)}")
         if self.optimizer_kwargs is None:
@@ -143,6 +170,26 @@ def _g_feature_matching(real_features, fake_features):
     return L.g_loss_feature_matching(real_features, fake_features)
 
 
+def _d_wasserstein(f_real, f_fake, label_smoothing):
+    return L.d_loss_wasserstein(f_real, f_fake)  # a critic has no labels to smooth
+
+
+def _g_wasserstein(f_real, f_fake):
+    return L.g_loss_wasserstein(f_fake)
+
+
+def _clip(disc, hyper):
+    P.clip_weights_(disc, hyper.clip)
+
+
+def _gp(disc, real, fake, hyper, generator):
+    return P.gradient_penalty(disc, real, fake, generator)
+
+
+def _div(disc, real, fake, hyper, generator):
+    return P.wgan_div_penalty(disc, real, fake, k=1.0, p=hyper.power)  # γ plays k
+
+
 VARIANTS: dict[str, Variant] = {
     # Goodfellow et al. 2014: BCE discriminator, the game's own generator loss log(1 − D(G(z)))
     "gan_saturating": Variant("GAN (saturating)", L.d_loss_bce, _g_saturating),
@@ -151,6 +198,19 @@ VARIANTS: dict[str, Variant] = {
     # Salimans et al. 2016 §3.1: the same D; G matches the mean of D's features on real data
     "gan_fm": Variant("GAN (feature matching)", L.d_loss_bce, _g_feature_matching,
                       g_needs_real=True, g_features=True),
+    # Arjovsky et al. 2017, Algorithm 1: clip to [−0.01, 0.01], 5 critic steps, RMSProp(5e-5)
+    "wgan_clip": Variant("WGAN (weight clipping)", _d_wasserstein, _g_wasserstein, after_d_step=_clip,
+                         optimizer="rmsprop", defaults=Hyper(n_critic=5, clip=0.01, lr_d=5e-5, lr_g=5e-5),
+                         knobs=("n_critic", "clip")),
+    # Gulrajani et al. 2017, Algorithm 1: λ = 10, 5 critic steps, Adam(1e-4, β = (0, 0.9))
+    "wgan_gp": Variant("WGAN-GP", _d_wasserstein, _g_wasserstein, penalty=_gp,
+                       optimizer_kwargs={"betas": (0.0, 0.9)},
+                       defaults=Hyper(n_critic=5, gamma=10.0, lr_d=1e-4, lr_g=1e-4), knobs=("n_critic", "gamma")),
+    # Wu et al. 2018, Algorithm 1: k = 2, p = 6, 5 critic steps, Adam(2e-4, β = (0.5, 0.999))
+    "wgan_div": Variant("WGAN-div", _d_wasserstein, _g_wasserstein, penalty=_div,
+                        optimizer_kwargs={"betas": (0.5, 0.999)},
+                        defaults=Hyper(n_critic=5, gamma=2.0, power=6.0, lr_d=2e-4, lr_g=2e-4),
+                        knobs=("n_critic", "gamma", "power")),
 }
 
 
@@ -160,6 +220,26 @@ def get_variant(name: str) -> Variant:
         return VARIANTS[name]
     except (KeyError, TypeError):
         raise ValueError(f"unknown GAN variant {name!r}; valid names: {', '.join(VARIANTS)}") from None
+
+
+# --- one discriminator/critic update (the trainer's and fit_discriminator's) -------------
+
+def _d_update(disc: nn.Module, opt: torch.optim.Optimizer, variant: Variant, hp: Hyper, real: torch.Tensor,
+              fake: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Minimise the variant's D loss (+ γ × its penalty) by one step of ``opt``, then run its
+    post-step hook (clipping). ``fake`` is detached here, so no gradient reaches G.
+    Returns the loss and the gradient norm over D's parameters, as detached tensors."""
+    opt.zero_grad(set_to_none=True)
+    fake = fake.detach()
+    loss = variant.d_loss(disc(real), disc(fake), hp.label_smoothing)
+    if variant.penalty is not None:
+        loss = loss + hp.gamma * variant.penalty(disc, real, fake, hp, generator)  # L_D + γ Ω
+    loss.backward()
+    grad_norm = _grad_norm(disc.parameters())
+    opt.step()
+    if variant.after_d_step is not None:
+        variant.after_d_step(disc, hp)
+    return loss.detach(), grad_norm
 
 
 # --- the trainer ------------------------------------------------------------------------
@@ -244,20 +324,11 @@ class Trainer:
 
     def d_step(self) -> dict[str, torch.Tensor]:
         """One discriminator/critic update on a fresh real batch and detached fakes."""
-        hp, v = self.hyper, self.variant
         real = self.sample_real(self.batch_size, self.rng)
         with torch.no_grad():
             fake = self.gen(self.gen.noise(self.batch_size, self.rng))  # detached: no gradient reaches G
-        self.opt_d.zero_grad(set_to_none=True)
-        loss = v.d_loss(self.disc(real), self.disc(fake), hp.label_smoothing)
-        if v.penalty is not None:
-            loss = loss + hp.gamma * v.penalty(self.disc, real, fake)  # L_D + γ Ω
-        loss.backward()
-        grad_norm = _grad_norm(self.disc.parameters())
-        self.opt_d.step()
-        if v.after_d_step is not None:
-            v.after_d_step(self.disc, hp)
-        return {"d_loss": loss.detach(), "d_grad_norm": grad_norm}
+        loss, grad_norm = _d_update(self.disc, self.opt_d, self.variant, self.hyper, real, fake, self.rng)
+        return {"d_loss": loss, "d_grad_norm": grad_norm}
 
     def g_step(self) -> dict[str, torch.Tensor]:
         """One generator update on a fresh z (never the critic step's)."""
@@ -387,42 +458,50 @@ class Trainer:
 
 def discriminator_step(disc: nn.Module, opt: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
                        label_smoothing: float = 0.0) -> torch.Tensor:
-    r"""One gradient step on :math:`\mathcal L_D = -\hat V(D, G)` (BCE, real → 1, fake → 0).
+    r"""One gradient step on :math:`\mathcal L_D = -\hat V(D, G)` (BCE, real → 1 − ε, fake → 0):
+    the ``gan`` variant's update, the one the trainer makes.
 
     ``fake`` is detached, so no gradient reaches the generator. Returns the loss
     (a detached scalar tensor; no ``.item()`` here, so the step never syncs a GPU).
     """
-    opt.zero_grad(set_to_none=True)
-    loss = L.d_loss_bce(disc(real), disc(fake.detach()), label_smoothing)
-    loss.backward()
-    opt.step()
-    return loss.detach()
+    hp = replace(VARIANTS["gan"].defaults, label_smoothing=label_smoothing)
+    return _d_update(disc, opt, VARIANTS["gan"], hp, real, fake, None)[0]
 
 
 def fit_discriminator(disc: nn.Module, sample_real: Sampler, sample_fake: Sampler, steps: int,
                       batch_size: int = 256, lr: float = 1e-3, log_every: int = 50,
-                      label_smoothing: float = 0.0) -> dict[str, list]:
-    r"""Train ``disc`` for ``steps`` Adam steps against fixed real and fake samplers:
-    the inner maximisation of the game, :math:`\max_D V(D, G)`, with G frozen.
+                      label_smoothing: float = 0.0, variant: Variant | str = "gan",
+                      generator: torch.Generator | None = None, **hyper) -> dict[str, list]:
+    r"""Train ``disc`` alone for ``steps`` steps against fixed real and fake samplers: the
+    inner maximisation of the game, :math:`\max_D V(D, G)`, with G frozen. Each step is
+    the variant's own discriminator/critic update (its loss, penalty, clipping and
+    optimiser, with learning rate ``lr``), the one the trainer makes.
 
-    With enough capacity and steps, :math:`\sigma(\text{disc}(x)) \to D^*(x) =
-    p_\text{data}(x) / (p_\text{data}(x) + p_G(x))`.
+    With the GAN loss and enough capacity and steps, :math:`\sigma(\text{disc}(x)) \to D^*(x) =
+    p_\text{data}(x) / (p_\text{data}(x) + p_G(x))`; with a Wasserstein variant,
+    :math:`\mathbb E_r f - \mathbb E_g f` approaches W1 (chapter 05).
 
     Args:
-        sample_real, sample_fake: ``n -> (n, d)`` tensors on the discriminator's device.
+        sample_real, sample_fake: ``n -> (n, ...)`` tensors on the discriminator's device.
         label_smoothing: ε, real target 1 − ε; then σ(disc) → (1 − ε)·D*.
+        variant: a :class:`Variant` or a registered name (``"wgan_gp"`` fits a WGAN-GP critic).
+        generator: for the penalty's random interpolates.
+        hyper: other :class:`Hyper` fields over the variant's defaults (``gamma=``, ``clip=``).
     Returns:
-        ``{"step": [...], "loss": [...]}``: the minibatch loss −V̂ every ``log_every``
-        steps and at the last one (log 4 ≈ 1.386 when D cannot tell the samples apart).
+        ``{"step": [...], "loss": [...]}``: the minibatch loss every ``log_every``
+        steps and at the last one (for the GAN, −V̂: log 4 ≈ 1.386 when D cannot tell
+        the samples apart; for a critic, −(E_r f − E_g f) plus the penalty).
     """
     for name, v in (("steps", steps), ("batch_size", batch_size), ("log_every", log_every)):
         if not isinstance(v, int) or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    opt = torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.999))
+    variant = get_variant(variant) if isinstance(variant, str) else variant
+    hp = replace(variant.defaults, label_smoothing=label_smoothing, lr_d=lr, **hyper)
+    opt = OPTIMIZERS[variant.optimizer](disc.parameters(), lr=lr, **variant.optimizer_kwargs)
     logged_steps: list[int] = []
     losses: list[torch.Tensor] = []
     for step in range(steps):
-        loss = discriminator_step(disc, opt, sample_real(batch_size), sample_fake(batch_size), label_smoothing)
+        loss, _ = _d_update(disc, opt, variant, hp, sample_real(batch_size), sample_fake(batch_size), generator)
         if step % log_every == 0 or step == steps - 1:
             logged_steps.append(step)
             losses.append(loss)

@@ -167,12 +167,16 @@ class _ImageFrame:
         return self.view.render(sample_from(t.gen, self.z), t.history), ""
 
 
+SYMBOLS = {"label_smoothing": "ε", "n_critic": "n_critic", "gamma": "γ", "clip": "c", "power": "p"}
+
+
 class TrainingPanel(W.VBox):
     r"""The live training panel (chapters 03–07 and the zoo).
 
-    Sliders for label smoothing ε, n_critic, the penalty weight γ and the
-    learning rate write straight into ``trainer.hyper``, which the loop reads at
-    every step; Train / Pause / Reset; a live picture of generated samples over
+    Sliders for the hyperparameters the variant reads (its ``knobs``: label
+    smoothing ε, n_critic, the penalty weight γ, the clipping bound c, WGAN-div's
+    power p) and the learning rate write straight into ``trainer.hyper``, which
+    the loop reads at every step; Train / Pause / Reset; a live picture of generated samples over
     the data and the discriminator's field, the loss curves, the step counter,
     steps per second and the mode coverage.
 
@@ -199,24 +203,32 @@ class TrainingPanel(W.VBox):
 
     def __init__(self, trainer: Trainer, data: GaussianMixture2D | None = None, n_show: int | None = None):
         self.trainer, self.data = trainer, data
-        hp = trainer.hyper
+        hp, knobs = trainer.hyper, trainer.variant.knobs
         style = {"description_width": "initial"}
         self.smoothing = W.FloatSlider(value=hp.label_smoothing, min=0.0, max=0.5, step=0.05, style=style,
                                        description="label smoothing ε", continuous_update=False)
         self.n_critic = W.IntSlider(value=hp.n_critic, min=1, max=10, description="n_critic", style=style,
                                     continuous_update=False)
-        self.gamma = W.FloatSlider(value=hp.gamma, min=0.0, max=20.0, step=0.5, description="penalty γ",
-                                   style=style, continuous_update=False, disabled=trainer.variant.penalty is None)
+        self.gamma = W.FloatSlider(value=hp.gamma, min=0.0, max=max(20.0, hp.gamma), step=0.5,
+                                   description="penalty γ", style=style, continuous_update=False)
+        self.clip = W.FloatLogSlider(value=hp.clip, base=10, min=-3, max=0, step=0.1, description="clip c",
+                                     style=style, readout_format=".3f", continuous_update=False)
+        self.power = W.FloatSlider(value=hp.power, min=1.5, max=max(10.0, hp.power), step=0.5, description="power p",
+                                   style=style, continuous_update=False)
         self.lr = W.FloatLogSlider(value=hp.lr_g, base=10, min=-5, max=-2, step=0.1, description="learning rate",
                                    style=style, readout_format=".1e", continuous_update=False)
+        # one slider per Hyper field; the panel shows those the variant reads (its knobs) and the rate
+        self.sliders = {"label_smoothing": self.smoothing, "n_critic": self.n_critic, "gamma": self.gamma,
+                        "clip": self.clip, "power": self.power}
+        for name, slider in self.sliders.items():
+            slider.disabled = name not in knobs
+            slider.observe(self._writer((name,)), names="value")
+        self.lr.observe(self._writer(("lr_d", "lr_g")), names="value")
         self.train_button = W.Button(description="Train", button_style="success", icon="play")
         self.pause_button = W.Button(description="Pause", icon="pause", disabled=True)
         self.reset_button = W.Button(description="Reset", icon="undo")
         self.status = W.HTML()
         self.image = W.Image(format="png")
-        for slider, names in ((self.smoothing, ("label_smoothing",)), (self.n_critic, ("n_critic",)),
-                              (self.gamma, ("gamma",)), (self.lr, ("lr_d", "lr_g"))):
-            slider.observe(self._writer(names), names="value")
         self.train_button.on_click(lambda _b: self.start())
         self.pause_button.on_click(lambda _b: self.pause())
         self.reset_button.on_click(lambda _b: self.reset())
@@ -232,8 +244,9 @@ class TrainingPanel(W.VBox):
         self._chunk = 10
         self._rate = 0.0
         self.message = ""
-        super().__init__([W.HBox([self.smoothing, self.n_critic]), W.HBox([self.gamma, self.lr]),
-                          W.HBox([self.train_button, self.pause_button, self.reset_button, self.status]),
+        shown = [self.sliders[k] for k in knobs] + [self.lr]
+        rows = [W.HBox(shown[i:i + 2]) for i in range(0, len(shown), 2)]
+        super().__init__([*rows, W.HBox([self.train_button, self.pause_button, self.reset_button, self.status]),
                           self.image])
         self.refresh()
 
@@ -264,10 +277,9 @@ class TrainingPanel(W.VBox):
         rate = f" · {self._rate:.0f} steps/s" if self._rate else ""
         note = f"<br><span style='color:#b00'>{self.message}</span>" if self.message else ""
         hp = t.hyper  # what the loop reads at its next step, so a moved slider shows here once it arrived
-        gamma = f"{hp.gamma:g}" if t.variant.penalty is not None else "–"
+        knobs = " · ".join(f"{SYMBOLS[k]} {getattr(hp, k):g}" for k in t.variant.knobs)
         self.status.value = (f"<b>step {t.iteration}</b>{rate}{quality}<br>"
-                             f"<span class='loop-hyper'>ε {hp.label_smoothing:g} · n_critic {hp.n_critic} · "
-                             f"γ {gamma} · lr {hp.lr_g:.1e}</span>{note}")
+                             f"<span class='loop-hyper'>{knobs} · lr {hp.lr_g:.1e}</span>{note}")
 
     # -- training -----------------------------------------------------------------------
 

@@ -124,7 +124,7 @@ def test_historical_averaging_in_the_one_loop():
     ha = HistoricalAverage(disc)
     variant = Variant("GAN + historical averaging", losses.d_loss_bce,
                       lambda d_real, d_fake: losses.g_loss_nonsaturating(d_fake),
-                      penalty=lambda d, real, fake: ha.penalty(), after_d_step=lambda d, hyper: ha.update())
+                      penalty=lambda d, real, fake, hyper, rng: ha.penalty(), after_d_step=lambda d, hyper: ha.update())
     data = ring8()
     t = Trainer(gen, disc, lambda n, g: data.sample(n, g), variant=variant, batch_size=32)
     t.hyper.gamma, t.hyper.n_critic = 0.5, 2

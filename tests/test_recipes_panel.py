@@ -171,8 +171,30 @@ def test_panel_sliders_reach_the_loop_and_run_trains():
     assert panel.png != before and panel.png.startswith(PNG_MAGIC)
     assert "step 7" in panel.status.value
     # the status line reports the loop's own hyperparameters (the browser test reads it)
-    assert "ε 0.2 · n_critic 3 · γ – · lr 1.0e-04" in panel.status.value
-    assert panel.gamma.disabled  # the plain GAN has no penalty
+    assert "ε 0.2 · n_critic 3 · lr 1.0e-04" in panel.status.value
+    # the plain GAN has no penalty, clipping or power: those sliders are off and not shown
+    shown = [w for row in panel.children for w in getattr(row, "children", ())]
+    for name, slider in panel.sliders.items():
+        assert slider.disabled == (name not in ("label_smoothing", "n_critic"))
+        assert (slider in shown) == (not slider.disabled), name
+
+
+@pytest.mark.parametrize("variant, knobs", [("wgan_clip", "n_critic 5 · c 0.01"),
+                                            ("wgan_gp", "n_critic 5 · γ 10"),
+                                            ("wgan_div", "n_critic 5 · γ 2 · p 6")])
+def test_panel_shows_the_knobs_of_each_wasserstein_variant(variant, knobs):
+    data = ring8()
+    panel = TrainingPanel(toy2d_trainer(data, variant, hidden=16, depth=2, batch_size=32), data, n_show=64)
+    assert knobs in panel.status.value  # the variant's paper defaults, read back from the loop
+    assert panel.smoothing.disabled  # a critic has no labels to smooth
+    slider = {"wgan_clip": panel.clip, "wgan_gp": panel.gamma, "wgan_div": panel.power}[variant]
+    slider.value = {"wgan_clip": 0.1, "wgan_gp": 5.0, "wgan_div": 3.0}[variant]
+    panel.run(2)
+    hp = panel.trainer.hyper
+    assert (hp.clip, hp.gamma, hp.power) == {"wgan_clip": (pytest.approx(0.1), 0.0, 6.0),
+                                              "wgan_gp": (0.01, 5.0, 6.0), "wgan_div": (0.01, 2.0, 3.0)}[variant]
+    if variant == "wgan_clip":  # and the loop used it: every critic weight within the new bound
+        assert max(float(p.detach().abs().max()) for p in panel.trainer.disc.parameters()) <= 0.1 + 1e-7
 
 
 def test_panel_reset_returns_to_the_start():
