@@ -2,7 +2,8 @@
 
 Modules (each with one job): ``runtime`` (device, threads, seeds, CI step
 budgets), ``divergences``, ``losses``, ``penalties``, ``data``, ``models``,
-``train``, ``metrics``, ``recipes``, ``plots``, ``widgets``, ``checks``, ``book`` (the table
+``train``, ``metrics``, ``diagnostics`` (WGAN critics: per-layer gradients, the
+estimate against the exact W1), ``recipes``, ``plots``, ``widgets``, ``checks``, ``book`` (the table
 of contents) and ``site`` (the HTML edition).
 """
 

@@ -97,8 +97,8 @@ def input_gradients(critic: nn.Module, x: torch.Tensor, create_graph: bool = Tru
         if scores.shape not in ((x.shape[0],), (x.shape[0], 1)):
             raise ValueError(f"the critic must return one score per sample, (N,) or (N, 1) with N = {x.shape[0]}; "
                              f"got {tuple(scores.shape)}")
-        (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=create_graph)
-    return grad
+        (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=create_graph, allow_unused=True)
+    return torch.zeros_like(x) if grad is None else grad  # a critic that ignores its input: ∇f = 0
 
 
 def gradient_norms(critic: nn.Module, x: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
@@ -152,7 +152,8 @@ def wgan_div_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
     interpolates between them. The paper's
     defaults: k = 2, p = 6. With the one training loop, γ plays k (call with k = 1).
 
-    ``‖∇f‖^p`` is computed as :math:`(\sum_j \partial_j f^2)^{p/2}`, smooth at a zero gradient.
+    ``‖∇f‖^p`` is computed as :math:`(\sum_j \partial_j f^2)^{p/2}`, without a square root,
+    and its derivative at an exactly zero gradient is 0 (not NaN) for every p > 1.
     """
     if not (k >= 0 and math.isfinite(k)):
         raise ValueError(f"k (the penalty weight) must be >= 0, got {k!r}")
@@ -161,7 +162,11 @@ def wgan_div_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
     _check_pair(real, fake)
     points = interpolates(real, fake, generator) if interpolate else torch.cat([real, fake])  # x ~ P_u
     sq = input_gradients(critic, points).flatten(1).pow(2).sum(1)  # ‖∇f(x_i)‖², (N,)
-    return k * sq.pow(p / 2).mean()  # k E‖∇f‖^p
+    # (‖∇f‖²)^{p/2} has derivative 0 at a zero gradient for every p > 1, but pow's own
+    # derivative there is infinite for p < 2 (∞ · 0 = NaN): evaluate it only where sq > 0.
+    nonzero = sq > 0
+    powered = torch.where(nonzero, torch.where(nonzero, sq, torch.ones_like(sq)).pow(p / 2), torch.zeros_like(sq))
+    return k * powered.mean()  # k E‖∇f‖^p
 
 
 def r1_penalty(critic: nn.Module, real: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 __all__ = ["new_axes", "plot_lines", "plot_densities", "plot_discriminator", "plot_points", "to_png",
            "offscreen_figure", "overlay_densities", "discriminator_field", "TrainingView",
-           "ImageTrainingView", "image_grid"]
+           "ImageTrainingView", "image_grid", "plot_critic", "plot_histogram"]
 
 # One colour per role, the same in every chapter.
 COLOURS = {"data": "#1f77b4", "generator": "#d62728", "d_star": "#2ca02c", "d": "#ff7f0e"}
@@ -280,3 +280,84 @@ class ImageTrainingView(_LiveView):
             self._background = None
         self.grid.set_data(grid)
         return self._frame(history)
+
+
+def plot_critic(critic, lim, ax: Axes | None = None, points: Mapping[str, object] | None = None, grid: int = 80,
+                arrows: int = 15, title: str = "") -> Axes:
+    r"""A critic's landscape over ``lim = ((x0, x1), (y0, y1))``: its values f(x) as filled
+    contours (grey, darker = higher; thin lines are level sets) on a ``grid``×``grid``
+    grid, and its gradient field :math:`\nabla f(x)` as arrows on an ``arrows``×``arrows``
+    sub-grid, with ``points`` ({label: (N, 2)}) on top in :func:`plot_points`' colours.
+
+    **Arrow scale**: one fixed scale in every plot, so lengths compare across critics:
+    a gradient of norm 1 is drawn 0.8 of the arrow spacing long, and length is
+    proportional to :math:`\lVert\nabla f\rVert`. A 1-Lipschitz critic (WGAN-GP, optimal
+    norm 1) shows arrows of about that length; a clipped critic's arrows are tiny (small
+    c) or overlap (large c). A key (bottom right) marks the length of norm 1, and the text (bottom left) gives
+    the median and largest norm on the sub-grid, for arrows too short to see.
+
+    The critic is evaluated on its own device in eval mode (its mode is restored), the
+    gradients by :func:`gan_tutor.penalties.input_gradients` without a graph: nothing is
+    left on its parameters.
+    """
+    from .penalties import input_gradients
+
+    ax = new_axes(ax, figsize=(4.4, 4.0))
+    (x0, x1), (y0, y1) = lim
+    p = next(critic.parameters())
+
+    def box(n):  # the n×n grid over lim, as (n², 2) points on the critic's device, and its axes
+        xs = torch.linspace(x0, x1, n, device=p.device, dtype=p.dtype)
+        ys = torch.linspace(y0, y1, n, device=p.device, dtype=p.dtype)
+        gy, gx = torch.meshgrid(ys, xs, indexing="ij")  # (n, n), rows = y
+        return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1), xs, ys
+
+    was_training = critic.training
+    critic.eval()
+    try:
+        xy, xs, ys = box(grid)
+        with torch.no_grad():
+            f = critic(xy).reshape(grid, grid)  # f(x) on the grid
+        uv, axs, ays = box(arrows)
+        g = input_gradients(critic, uv, create_graph=False).reshape(arrows, arrows, 2)  # ∇f(x), (n, n, 2)
+    finally:
+        critic.train(was_training)
+    ax.contourf(_np(xs), _np(ys), _np(f.float()), levels=14, cmap="Greys", alpha=0.5)
+    ax.contour(_np(xs), _np(ys), _np(f.float()), levels=14, colors="grey", linewidths=0.4)
+    spacing = min((x1 - x0), (y1 - y0)) / max(arrows - 1, 1)  # distance between neighbouring arrows
+    scale = 1.0 / (0.8 * spacing)  # data units: an arrow of norm ‖∇f‖ is ‖∇f‖ / scale long
+    g = g.float()
+    q = ax.quiver(_np(axs), _np(ays), _np(g[..., 0]), _np(g[..., 1]), angles="xy", scale_units="xy",
+                  scale=scale, width=0.004, color="black")
+    ax.quiverkey(q, 0.93, 0.04, 1.0, r"$\Vert\nabla f\Vert = 1$", labelpos="W", coordinates="axes",
+                 fontproperties={"size": 7})
+    norms = torch.linalg.vector_norm(g, dim=-1)  # ‖∇f(x)‖ on the sub-grid
+    ax.text(0.02, 0.02, f"‖∇f‖: median {float(norms.median()):.3g}, max {float(norms.max()):.3g}",
+            transform=ax.transAxes, fontsize=7, va="bottom")
+    colours = [COLOURS["data"], COLOURS["generator"], COLOURS["d"], COLOURS["d_star"]]
+    for (label, pts), colour in zip((points or {}).items(), colours):
+        pts = _np(pts)
+        ax.scatter(pts[:, 0], pts[:, 1], s=4.0, alpha=0.6, color=colour, label=label, linewidths=0)
+    if points:
+        ax.legend(frameon=False, loc="upper right", markerscale=3, fontsize=8)
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), aspect="equal", title=title)
+    return ax
+
+
+def plot_histogram(values: Mapping[str, object], ax: Axes | None = None, bins: int = 40, xlabel: str = "",
+                   title: str = "", mark: float | None = None) -> Axes:
+    """One step histogram per entry of ``values`` ({label: 1-D values}), on shared bins,
+    with a dashed vertical line at ``mark`` when given (e.g. 1.0, the gradient norm
+    the penalty asks for)."""
+    ax = new_axes(ax)
+    arrays = {label: np.asarray(_np(v), dtype=float).ravel() for label, v in values.items()}
+    pooled = np.concatenate([a for a in arrays.values()] + [np.zeros(0)])
+    edges = np.histogram_bin_edges(pooled, bins=bins) if pooled.size else bins  # the same bins for all
+    for label, a in arrays.items():
+        ax.hist(a, bins=edges, histtype="step", lw=1.5, label=label)
+    if mark is not None:
+        ax.axvline(mark, color="grey", ls="--", lw=1.0)
+    ax.set(xlabel=xlabel, ylabel="count", title=title)
+    if arrays:
+        ax.legend(frameon=False)
+    return ax
