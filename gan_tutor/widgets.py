@@ -209,8 +209,11 @@ class TrainingPanel(W.VBox):
                                        description="label smoothing ε", continuous_update=False)
         self.n_critic = W.IntSlider(value=hp.n_critic, min=1, max=10, description="n_critic", style=style,
                                     continuous_update=False)
-        self.gamma = W.FloatSlider(value=hp.gamma, min=0.0, max=max(20.0, hp.gamma), step=0.5,
-                                   description="penalty γ", style=style, continuous_update=False)
+        # γ spans orders of magnitude (0.1 in the toy recipes, 10 in WGAN-GP's paper): a log slider
+        # over 0.01 … 100 (γ = 0, no penalty, is set from Python: ``trainer.hyper.gamma = 0``)
+        self.gamma = W.FloatLogSlider(value=min(max(hp.gamma, 0.01), 100.0), base=10, min=-2, max=2, step=0.1,
+                                      description="penalty γ", style=style, readout_format=".2g",
+                                      continuous_update=False)
         self.clip = W.FloatLogSlider(value=hp.clip, base=10, min=-3, max=0, step=0.1, description="clip c",
                                      style=style, readout_format=".3f", continuous_update=False)
         self.power = W.FloatSlider(value=hp.power, min=1.5, max=max(10.0, hp.power), step=0.5, description="power p",

@@ -596,11 +596,11 @@ plt.show()
 #
 # The panel of chapter 03 with a WGAN-GP on the ring, from the toy recipe. The
 # sliders are the variant's knobs, the penalty weight γ and n_critic, and the
-# learning rate; they act at the next step. Compare γ = 0 (no constraint at
-# all), 0.5 and the paper's 10, and n_critic 1 against 5, and watch the
-# background, the critic's field. (The γ slider moves in steps of 0.5; the
-# recipe's 0.1 is only its starting value. The panel was driven from code
-# first: n_critic set to 2 and 20 steps trained.)
+# learning rate; they act at the next step. The γ slider is logarithmic, from
+# 0.01 to 100: compare 0.01 (almost no constraint), the recipe's 0.1 and the
+# paper's 10, and n_critic 1 against 5, and watch the background, the critic's
+# field. (The panel was driven from code first: n_critic set to 2 and 20 steps
+# trained.)
 
 # %% tags=["nbval-ignore-output"]
 panel = TrainingPanel(toy2d_trainer(ring8(), "wgan_gp", seed=1, device=device, **TOY2D["wgan_gp"]), ring8())

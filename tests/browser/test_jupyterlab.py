@@ -138,16 +138,19 @@ def panel_status(page) -> dict[str, int]:
 
 
 # chapter, and the panel's state after Run All in CI mode (the notebook drives it from Python first)
-# (03: `panel.n_critic.value = 2; panel.run(20)`; 04: `panel.run(5)`, n_critic left at 1)
+# (03, 05, 06, 07: `panel.n_critic.value = 2; panel.run(20)`; 04: `panel.run(5)`, n_critic left at 1)
 PANELS = [("03_nonsaturating.ipynb", {"step": 20, "n_critic": 2}),
-          ("04_dcgan.ipynb", {"step": 5, "n_critic": 1})]
+          ("04_dcgan.ipynb", {"step": 5, "n_critic": 1}),
+          ("05_wgan_clip.ipynb", {"step": 20, "n_critic": 2}),
+          ("06_wgan_gp.ipynb", {"step": 20, "n_critic": 2}),
+          ("07_wgan_div.ipynb", {"step": 20, "n_critic": 2})]
 
 
 @pytest.mark.parametrize("notebook, after_run_all", PANELS)
 def test_training_panel_trains_takes_a_slider_and_pauses(page, lab, screenshot, notebook, after_run_all):
     name = notebook.removesuffix(".ipynb")
     open_and_run(page, lab, notebook)
-    assert_widgets_rendered(page, minimum=4)
+    assert_widgets_rendered(page, minimum=3)  # n_critic, the variant's other knob(s), the learning rate
     start = panel_status(page)
     assert start == after_run_all, "the panel does not show what the notebook's Python code did to it"
     before = widget_image(page)
