@@ -27,13 +27,14 @@ __all__ = ["d_loss_bce", "g_loss_saturating", "g_loss_nonsaturating", "g_loss_fe
            "g_loss", "d_loss_wasserstein", "g_loss_wasserstein", "wasserstein_estimate"]
 
 
-def _check_logits(name: str, t: torch.Tensor) -> None:
+def _check_logits(name: str, t: torch.Tensor, what: str = "logit") -> None:
+    """One score per sample: a floating-point (N,) or (N, 1) tensor (``what`` names it)."""
     if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of logits, got {type(t).__name__}")
+        raise TypeError(f"{name} must be a torch.Tensor of {what}s, got {type(t).__name__}")
     if not t.is_floating_point():
-        raise ValueError(f"{name} must hold floating-point logits, got dtype {t.dtype}")
+        raise ValueError(f"{name} must hold floating-point {what}s, got dtype {t.dtype}")
     if t.ndim == 0 or t.ndim > 2 or (t.ndim == 2 and t.shape[1] != 1):
-        raise ValueError(f"{name} must hold one logit per sample, shape (N,) or (N, 1); got {tuple(t.shape)}")
+        raise ValueError(f"{name} must hold one {what} per sample, shape (N,) or (N, 1); got {tuple(t.shape)}")
 
 
 def d_loss_bce(d_real: torch.Tensor, d_fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
@@ -125,12 +126,7 @@ def g_loss_feature_matching(real_features: torch.Tensor, fake_features: torch.Te
 # so the critic scores real samples high: it *minimises* the negative of that gap.
 
 def _check_scores(name: str, t: torch.Tensor) -> None:
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of critic scores, got {type(t).__name__}")
-    if not t.is_floating_point():
-        raise ValueError(f"{name} must hold floating-point critic scores, got dtype {t.dtype}")
-    if t.ndim == 0 or t.ndim > 2 or (t.ndim == 2 and t.shape[1] != 1):
-        raise ValueError(f"{name} must hold one critic score per sample, shape (N,) or (N, 1); got {tuple(t.shape)}")
+    _check_logits(name, t, what="critic score")
 
 
 def wasserstein_estimate(f_real: torch.Tensor, f_fake: torch.Tensor) -> torch.Tensor:
