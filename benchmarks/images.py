@@ -1,7 +1,7 @@
 """Sample quality of image GANs on the offline digits: Fréchet distance and classifier score.
 
     python benchmarks/images.py                       # every image variant, 3 seeds
-    python benchmarks/images.py --variants gan --seeds 1 --steps 2000 --every 500
+    python benchmarks/images.py --variants wgan_gp --seeds 1 --steps 2000 --every 500
 
 Each run trains one variant with :func:`gan_tutor.recipes.dcgan_trainer` on the
 training split of scikit-learn's digits (resized to ``--size``) for a fixed
@@ -13,8 +13,8 @@ real images to the same training split, with the same count: the value a
 perfect generator would get. The target (issue 5) is FD ≤ 2 × floor within
 3 CPU-minutes.
 
-The defaults came from a small search (seed 0, FD at 3,000–8,000 steps): the
-paper's Adam(2e-4) plateaued near FD 15–19 (score 6.1); label smoothing, TTUR,
+Each variant has its own settings (``RECIPES`` below). The GANs' came from a small
+search (seed 0, FD at 3,000–8,000 steps): the paper's Adam(2e-4) plateaued near FD 15–19 (score 6.1); label smoothing, TTUR,
 a wider net and an EMA generator did not move it; instance noise on D's inputs
 (σ 0.1–0.3), which keeps D from memorising 1,442 training images, brought it to
 8, and lr 4e-4 decaying linearly to 1 % to about 6.5 at batch 64 (7.4 ± 0.5 over
@@ -37,36 +37,57 @@ from gan_tutor.data import load_images
 from gan_tutor.metrics import ImageScorer, digit_classifier
 from gan_tutor.recipes import ImageTracker, LinearDecay, dcgan_trainer
 
-IMAGE_VARIANTS = ["gan", "gan_fm"]
+# Per variant: dcgan_trainer's settings and the steps that fit about 3 CPU-minutes.
+# The GANs: see above. WGAN-GP: the paper's critic without batch norm (layer norm here),
+# Adam(β = (0, 0.9)) and λ = γ = 10, no instance noise. A short search (seed 0): the
+# paper's n_critic 5 at lr 1e-4 is too slow for the budget; n_critic 2 at 2e-4 stalled
+# at FD 10.8 after 3,000 steps; n_critic 1 at 5e-4 reached 5.4 after 5,000 (γ 1: 5.8).
+RECIPES = {
+    "gan": dict(lr=4e-4, batch_size=32, input_noise=0.2, steps=10000),
+    "gan_fm": dict(lr=4e-4, batch_size=32, input_noise=0.2, steps=10000),
+    "wgan_gp": dict(lr=5e-4, batch_size=32, d_norm="layer", n_critic=1, steps=5000),
+}
+
+
+def recipe(variant: str, args) -> dict:
+    """RECIPES[variant] with the options given on the command line on top."""
+    kw = dict(RECIPES[variant])
+    for option, key in (("lr", "lr"), ("batch", "batch_size"), ("noise", "input_noise"), ("steps", "steps"),
+                        ("n_critic", "n_critic")):
+        if getattr(args, option) is not None:
+            kw[key] = getattr(args, option)
+    return kw
 
 
 def run(variant: str, seed: int, args, train, scorer, n: int) -> dict:
-    trainer = dcgan_trainer(train, variant, seed=seed, z_dim=args.z_dim, width=args.width, lr=args.lr,
-                            batch_size=args.batch, input_noise=args.noise)
-    tracker = ImageTracker(scorer, n, every=args.every or args.steps)
-    t0 = time.perf_counter()
-    trainer.train(args.steps, callbacks=[LinearDecay(args.lr, args.steps), tracker], progress=False)
-    seconds = time.perf_counter() - t0  # includes the tracker's scoring: a few tenths of a second each
+    kw = recipe(variant, args)
+    steps, lr = kw.pop("steps"), kw["lr"]
+    trainer = dcgan_trainer(train, variant, seed=seed, z_dim=args.z_dim, width=args.width, **kw)
+    tracker = ImageTracker(scorer, n, every=args.every or steps)
+    t0, c0 = time.perf_counter(), time.process_time()
+    trainer.train(steps, callbacks=[LinearDecay(lr, steps), tracker], progress=False)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0  # includes the tracker's scoring: a few tenths of a second each
     fd, score = tracker.fd[-1], tracker.score[-1]  # after the last step
     if args.every:
         curve = ", ".join(f"{s}: {f:.1f}" for s, f in zip(tracker.steps, tracker.fd))
         print(f"#   {variant} seed {seed}: FD over steps {curve}", flush=True)
-    return {"fd": fd, "score": score, "seconds": seconds, "rate": args.steps / seconds}
+    return {"fd": fd, "score": score, "seconds": seconds, "cpu": cpu, "rate": steps / seconds, "steps": steps}
 
 
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", default=IMAGE_VARIANTS)
+    parser.add_argument("--variants", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=10000)
+    parser.add_argument("--steps", type=int, default=None, help="default: per variant (RECIPES)")
     parser.add_argument("--size", type=int, default=16)
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--z-dim", type=int, default=32)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=4e-4, help="falls linearly to 1 %% over the run")
-    parser.add_argument("--noise", type=float, default=0.2, help="instance noise σ on D's inputs")
+    parser.add_argument("--batch", type=int, default=None)
+    parser.add_argument("--lr", type=float, default=None, help="falls linearly to 1 %% over the run")
+    parser.add_argument("--noise", type=float, default=None, help="instance noise σ on D's inputs")
+    parser.add_argument("--n-critic", type=int, default=None)
     parser.add_argument("--every", type=int, default=0, help="also print the FD every this many steps")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
@@ -76,20 +97,20 @@ def main(argv=None) -> int:
     scorer = ImageScorer(digit_classifier(args.size), train.images)
     n = len(heldout)
     floor = scorer.floor(heldout.images)
-    print(f"# {machine()}; digits {args.size}×{args.size} ({len(train)} train / {n} "
-          f"held out), DCGAN width {args.width}, z {args.z_dim}, batch {args.batch}, Adam lr {args.lr} → 1 %, "
-          f"instance noise σ {args.noise}, "
-          f"{args.steps} steps, seeds 0–{args.seeds - 1}")
+    print(f"# {machine()}; digits {args.size}×{args.size} ({len(train)} train / {n} held out), "
+          f"DCGAN width {args.width}, z {args.z_dim}, lr → 1 % linearly, seeds 0–{args.seeds - 1}; per variant:")
+    for name in args.variants:
+        print(f"#   {name}: " + ", ".join(f"{k} {v}" for k, v in recipe(name, args).items()))
     print(command("images.py", argv))
     print(f"# floor: FD(held-out real, train) = {floor:.2f} with {n} images; classifier score of held-out real "
           f"= {scorer.score(heldout.images):.2f}")
-    print("| variant | FD | FD / floor | classifier score | s / run | steps / s |")
-    print("|---|---|---|---|---|---|")
+    print("| variant | steps | FD | FD / floor | classifier score | s / run | CPU s / run | steps / s |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in args.variants:
         rows = [run(name, seed, args, train, scorer, n) for seed in range(args.seeds)]
         col = columns(rows)
-        print(f"| {name} | {mean_std(col['fd'])} | {mean_std([f / floor for f in col['fd']])} "
-              f"| {mean_std(col['score'])} | {statistics.mean(col['seconds']):.0f} "
+        print(f"| {name} | {rows[0]['steps']} | {mean_std(col['fd'])} | {mean_std([f / floor for f in col['fd']])} "
+              f"| {mean_std(col['score'])} | {statistics.mean(col['seconds']):.0f} | {statistics.mean(col['cpu']):.0f} "
               f"| {statistics.mean(col['rate']):.0f} |", flush=True)
     return 0
 

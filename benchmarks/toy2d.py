@@ -26,25 +26,47 @@ import torch
 from report import columns, command, machine, mean_std
 
 from gan_tutor import data as toy
-from gan_tutor.recipes import LinearDecay, ModeTracker, toy2d_trainer
+from gan_tutor.recipes import TOY2D, LinearDecay, ModeTracker, toy2d_trainer
 from gan_tutor.train import VARIANTS
 
 MIXTURES = {"ring8": toy.ring8, "grid25": toy.grid25}
+# Steps per run: as many as fit the issue's budget on one CPU thread (20 s for the GANs of
+# issue 3, 60 s for the Wasserstein GANs of issue 6).
+STEPS = {"gan_saturating": 7000, "gan": 7000, "gan_fm": 7000, "wgan_clip": 4000, "wgan_gp": 13000, "wgan_div": 13000}
+
+
+def settings(variant: str, args: argparse.Namespace) -> dict:
+    """The shared recipe's settings for ``variant`` (:data:`gan_tutor.recipes.TOY2D`), with
+    every option given on the command line on top."""
+    kw = {"hidden": 128, "depth": 3, **TOY2D.get(variant, {})}
+    for name in ("lr", "hidden", "depth", "g_depth", "n_critic", "gamma"):
+        if getattr(args, name) is not None:
+            kw[name] = getattr(args, name)
+    if args.batch is not None:
+        kw["batch_size"] = args.batch
+    return kw
 
 
 def run(variant: str, mixture: str, seed: int, args: argparse.Namespace) -> dict:
     data = MIXTURES[mixture]()
-    steps, lr = args.steps, args.lr
-    trainer = toy2d_trainer(data, variant, seed=seed, lr=lr, hidden=args.hidden, depth=args.depth,
-                            g_depth=args.g_depth, batch_size=args.batch)
-    t0 = time.perf_counter()
-    trainer.train(steps, callbacks=[LinearDecay(lr, steps)], progress=False)
-    seconds = time.perf_counter() - t0
+    kw = settings(variant, args)
+    steps = args.steps or STEPS.get(variant, 7000)
+    trainer = toy2d_trainer(data, variant, seed=seed, **kw)
+    t0, c0 = time.perf_counter(), time.process_time()
+    trainer.train(steps, callbacks=[LinearDecay(trainer.hyper.lr_d, steps, lr_g=trainer.hyper.lr_g)], progress=False)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     stats = ModeTracker(data).score(trainer)
     return {"modes": stats.modes, "total": stats.total_modes, "hq": 100 * stats.high_quality,
-            "kl": stats.reverse_kl, "seconds": seconds, "rate": steps / seconds}
+            "kl": stats.reverse_kl, "seconds": seconds, "cpu": cpu, "rate": steps / seconds, "steps": steps}
 
 
+def describe(variant: str, args: argparse.Namespace) -> str:
+    kw = settings(variant, args)
+    hp = toy2d_trainer(MIXTURES["ring8"](), variant, hidden=4, depth=1, **{k: v for k, v in kw.items()
+                                                                            if k not in ("hidden", "depth")}).hyper
+    knobs = ", ".join(f"{k} {getattr(hp, k):g}" for k in VARIANTS[variant].knobs)
+    return (f"G {kw.get('g_depth') or kw['depth']}×{kw['hidden']}, D {kw['depth']}×{kw['hidden']}, "
+            f"batch {kw.get('batch_size', 256)}, {VARIANTS[variant].optimizer} lr {kw['lr']:g} → 1 %, {knobs}")
 
 
 def main(argv=None) -> int:
@@ -52,27 +74,30 @@ def main(argv=None) -> int:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--data", nargs="+", default=list(MIXTURES), choices=list(MIXTURES))
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=7000)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--depth", type=int, default=3, help="hidden layers of the discriminator")
-    parser.add_argument("--g-depth", type=int, default=4, help="hidden layers of the generator")
+    parser.add_argument("--steps", type=int, default=None, help="default: per variant, see STEPS")
+    parser.add_argument("--batch", type=int, default=None)
+    parser.add_argument("--lr", type=float, default=None, help="both nets; falls linearly to 1 %%")
+    parser.add_argument("--hidden", type=int, default=None)
+    parser.add_argument("--depth", type=int, default=None, help="hidden layers of the discriminator")
+    parser.add_argument("--g-depth", type=int, default=None, help="hidden layers of the generator")
+    parser.add_argument("--n-critic", type=int, default=None)
+    parser.add_argument("--gamma", type=float, default=None)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
-    print(f"# {machine()}; {args.steps} steps, lr {args.lr} → 1 % linearly, "
-          f"G {args.g_depth}×{args.hidden}, D {args.depth}×{args.hidden}, batch {args.batch}, seeds 0–{args.seeds - 1}")
+    print(f"# {machine()}; seeds 0–{args.seeds - 1}; recipe per variant (recipes.TOY2D + options):")
+    for name in args.variants:
+        print(f"#   {name}: {describe(name, args)}")
     print(command("toy2d.py", argv))
-    print("| variant | data | modes | % high quality | reverse KL | s / run | steps / s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| variant | data | steps | modes | % high quality | reverse KL | s / run | CPU s / run | steps / s |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for mixture in args.data:
         for name in args.variants:
             rows = [run(name, mixture, seed, args) for seed in range(args.seeds)]
             col = columns(rows)
-            print(f"| {name} | {mixture} | {mean_std(col['modes'])} / {rows[0]['total']} | {mean_std(col['hq'])} "
-                  f"| {mean_std(col['kl'])} | {statistics.mean(col['seconds']):.1f} "
+            print(f"| {name} | {mixture} | {rows[0]['steps']} | {mean_std(col['modes'])} / {rows[0]['total']} | {mean_std(col['hq'])} "
+                  f"| {mean_std(col['kl'])} | {statistics.mean(col['seconds']):.1f} | {statistics.mean(col['cpu']):.1f} "
                   f"| {statistics.mean(col['rate']):.0f} |", flush=True)
     return 0
 
