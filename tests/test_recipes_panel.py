@@ -342,3 +342,16 @@ def test_recipes_start_from_the_variants_own_defaults():
     t = toy2d_trainer(ring8(), v, hidden=8, depth=1, n_critic=2)
     assert t.hyper.n_critic == 2 and t.hyper.gamma == 10.0  # a keyword overrides only its field
     assert v.defaults.n_critic == 5  # the registered defaults are not modified
+
+
+def test_every_registered_variant_has_a_toy_recipe_that_builds():
+    from gan_tutor.recipes import TOY2D
+    from gan_tutor.train import VARIANTS
+
+    assert set(TOY2D) == set(VARIANTS)  # benchmarks/toy2d.py runs every variant with its recipe
+    for name, kw in TOY2D.items():
+        trainer = toy2d_trainer(ring8(), name, hidden=8, depth=1, **{k: v for k, v in kw.items() if k != "hidden"})
+        assert trainer.hyper.lr_d == kw["lr"] and trainer.batch_size == kw["batch_size"]
+        for knob, value in kw.items():  # a Hyper field in the recipe reaches the loop
+            if hasattr(trainer.hyper, knob):
+                assert getattr(trainer.hyper, knob) == value, (name, knob)
