@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 __all__ = ["new_axes", "plot_lines", "plot_densities", "plot_discriminator", "plot_points", "to_png",
            "offscreen_figure", "overlay_densities", "discriminator_field", "TrainingView",
-           "ImageTrainingView", "image_grid", "plot_critic", "plot_histogram"]
+           "ImageTrainingView", "image_grid", "plot_images", "plot_fd_curve", "plot_critic", "plot_histogram"]
 
 # One colour per role, the same in every chapter.
 COLOURS = {"data": "#1f77b4", "generator": "#d62728", "d_star": "#2ca02c", "d": "#ff7f0e"}
@@ -258,6 +258,30 @@ def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 1) -> np.ndar
     grid = make_grid(images.detach().float().cpu().clamp(-1, 1), nrow=nrow, padding=padding,
                      normalize=True, value_range=(-1, 1), pad_value=1.0)
     return grid.permute(1, 2, 0).numpy()
+
+
+def plot_images(images: torch.Tensor, ax: Axes | None = None, nrow: int = 6, title: str = "") -> Axes:
+    """A grid of images in [-1, 1], (N, C, H, W) (:func:`image_grid`), without axes."""
+    ax = new_axes(ax, figsize=(4.0, 4.0))
+    ax.imshow(image_grid(images, nrow=nrow), interpolation="nearest")
+    ax.set_title(title)
+    ax.set_axis_off()
+    return ax
+
+
+def plot_fd_curve(steps, fd, floor: float, ax: Axes | None = None, label: str = "this run",
+                  reference: Mapping[str, float] | None = None,
+                  title: str = "Fréchet distance to the training digits") -> Axes:
+    """The Fréchet distance over training (log scale), the real-vs-real ``floor`` dashed,
+    and ``reference`` values ({label: FD}, e.g. another chapter's result) dotted."""
+    ax = new_axes(ax)
+    ax.plot(_np(steps), _np(fd), "o-", label=label)
+    for i, (name, value) in enumerate((reference or {}).items()):
+        ax.axhline(value, color=f"C{i + 1}", ls=":", label=name)
+    ax.axhline(floor, color="k", ls="--", label="floor (held-out real)")
+    ax.set(xlabel="step", ylabel="FD", yscale="log", title=title)
+    ax.legend(frameon=False)
+    return ax
 
 
 class ImageTrainingView(_LiveView):

@@ -270,6 +270,26 @@ def test_image_grid_tiles_and_rescales():
         plots.image_grid(torch.zeros(4, 16, 16))
 
 
+def test_plot_images_and_fd_curve_draw_what_they_are_given():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax0, ax1) = plt.subplots(1, 2)
+    images = torch.linspace(-1, 1, 4 * 16 * 16).reshape(4, 1, 16, 16)
+    assert plots.plot_images(images, ax=ax0, nrow=2, title="samples") is ax0
+    # the picture is image_grid's array, and there are no axes
+    assert (ax0.images[0].get_array() == plots.image_grid(images, nrow=2)).all() and not ax0.axison
+    assert plots.plot_fd_curve([10, 20], [30.0, 12.0], 3.5, ax=ax1, label="run", reference={"ch 04": 5.95}) is ax1
+    (curve,) = ax1.get_lines()[:1]
+    assert list(curve.get_xdata()) == [10, 20] and list(curve.get_ydata()) == [30.0, 12.0]
+    levels = sorted(line.get_ydata()[0] for line in ax1.get_lines()[1:])
+    assert levels == [3.5, 5.95]  # the floor and the reference, as horizontal lines
+    assert ax1.get_yscale() == "log"
+    assert [t.get_text() for t in ax1.get_legend().get_texts()] == ["run", "ch 04", "floor (held-out real)"]
+    plt.close(fig)
+
+
 class _Noise:
     """Stand-in image data: uniform noise in [-1, 1], 1×16×16."""
     size, channels = 16, 1
