@@ -656,14 +656,9 @@ print(f"{IMG_STEPS} steps in {seconds:.0f} s; FD {tracker.fd[-1]:.2f} (floor {fl
       f"{tracker.fd[-1] / floor:.2f} × floor), classifier score {tracker.score[-1]:.2f}")
 
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1, 1.5]}, layout="constrained")
-ax0.imshow(plots.image_grid(generate(trainer.gen, 36, seed=4), nrow=6))
-ax0.set_title(f"WGAN-GP samples, step {IMG_STEPS}")
-ax0.axis("off")
-ax1.plot(tracker.steps, tracker.fd, "o-", label="WGAN-GP (this run)")
-ax1.axhline(5.95, color="C1", ls=":", label="chapter 04 DCGAN, 10,000 steps")
-ax1.axhline(floor, color="k", ls="--", label="floor (held-out real)")
-ax1.set(xlabel="step", ylabel="FD", yscale="log", title="Fréchet distance to the training digits")
-ax1.legend(frameon=False)
+plots.plot_images(generate(trainer.gen, 36, seed=4), ax=ax0, title=f"WGAN-GP samples, step {IMG_STEPS}")
+plots.plot_fd_curve(tracker.steps, tracker.fd, floor, ax=ax1, label="WGAN-GP (this run)",
+                    reference={"chapter 04 DCGAN, 10,000 steps": 5.95})
 plt.show()
 
 # %% [markdown]

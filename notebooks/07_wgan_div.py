@@ -535,14 +535,10 @@ print(f"{IMG_STEPS} steps in {sum(image_history['seconds']):.0f} s "
       f"(held-out real {scorer.score(heldout.images.to(device)):.2f})")
 
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1, 1.5]}, layout="constrained")
-ax0.imshow(plots.image_grid(generate(image_trainer.gen, 36, seed=4), nrow=6))
-ax0.set_title(f"WGAN-div samples, step {image_trainer.iteration}")
-ax0.axis("off")
-ax1.plot(image_tracker.steps, image_tracker.fd, "o-", label="WGAN-div (this run)")
-ax1.axhline(5.95, color="C1", ls=":", label="chapter 04 DCGAN, 10,000 steps")
-ax1.axhline(floor, color="k", ls="--", label="floor (held-out real)")
-ax1.set(xlabel="step", ylabel="FD", yscale="log", title="Fréchet distance to the training digits")
-ax1.legend(frameon=False)
+plots.plot_images(generate(image_trainer.gen, 36, seed=4), ax=ax0,
+                  title=f"WGAN-div samples, step {image_trainer.iteration}")
+plots.plot_fd_curve(image_tracker.steps, image_tracker.fd, floor, ax=ax1, label="WGAN-div (this run)",
+                    reference={"chapter 04 DCGAN, 10,000 steps": 5.95})
 plt.show()
 
 # %% [markdown]
