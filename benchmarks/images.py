@@ -28,10 +28,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 
 import torch
-from report import columns, command, machine, mean_std
+from report import columns, command, machine, mean_std, timed_train
 
 from gan_tutor.data import load_images
 from gan_tutor.metrics import ImageScorer, digit_classifier
@@ -64,9 +63,7 @@ def run(variant: str, seed: int, args, train, scorer, n: int) -> dict:
     steps, lr = kw.pop("steps"), kw["lr"]
     trainer = dcgan_trainer(train, variant, seed=seed, z_dim=args.z_dim, width=args.width, **kw)
     tracker = ImageTracker(scorer, n, every=args.every or steps)
-    t0, c0 = time.perf_counter(), time.process_time()
-    trainer.train(steps, callbacks=[LinearDecay(lr, steps), tracker], progress=False)
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0  # includes the tracker's scoring: a few tenths of a second each
+    seconds, cpu = timed_train(trainer, steps, [LinearDecay(lr, steps), tracker])  # includes the tracker's scoring
     fd, score = tracker.fd[-1], tracker.score[-1]  # after the last step
     if args.every:
         curve = ", ".join(f"{s}: {f:.1f}" for s, f in zip(tracker.steps, tracker.fd))

@@ -10,6 +10,7 @@ import os
 import platform
 import statistics
 import sys
+import time
 
 import torch
 
@@ -36,3 +37,11 @@ def mean_std(values: list[float], digits: int = 2) -> str:
     if len(values) == 1:
         return f"{values[0]:.{digits}f}"
     return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def timed_train(trainer, steps: int, callbacks: list) -> tuple[float, float]:
+    """Train ``steps`` steps; return (wall seconds, this process's CPU seconds). The CPU time
+    is the fair figure when other jobs share the machine."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    trainer.train(steps, callbacks=callbacks, progress=False)
+    return time.perf_counter() - t0, time.process_time() - c0
