@@ -30,7 +30,7 @@ import statistics
 import sys
 
 import torch
-from report import columns, command, machine, mean_std, timed_train
+from report import columns, command, machine, mean_std, timed_train, with_options
 
 from gan_tutor.data import load_images
 from gan_tutor.metrics import ImageScorer, digit_classifier
@@ -50,12 +50,8 @@ RECIPES = {
 
 def recipe(variant: str, args) -> dict:
     """RECIPES[variant] with the options given on the command line on top."""
-    kw = dict(RECIPES[variant])
-    for option, key in (("lr", "lr"), ("batch", "batch_size"), ("noise", "input_noise"), ("steps", "steps"),
-                        ("n_critic", "n_critic")):
-        if getattr(args, option) is not None:
-            kw[key] = getattr(args, option)
-    return kw
+    return with_options(RECIPES[variant], args, {"lr": "lr", "batch": "batch_size", "noise": "input_noise",
+                                                 "steps": "steps", "n_critic": "n_critic"})
 
 
 def run(variant: str, seed: int, args, train, scorer, n: int) -> dict:

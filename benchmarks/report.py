@@ -45,3 +45,9 @@ def timed_train(trainer, steps: int, callbacks: list) -> tuple[float, float]:
     t0, c0 = time.perf_counter(), time.process_time()
     trainer.train(steps, callbacks=callbacks, progress=False)
     return time.perf_counter() - t0, time.process_time() - c0
+
+
+def with_options(base: dict, args, options: dict[str, str]) -> dict:
+    """``base`` with every command-line option that was given (not None) on top;
+    ``options`` maps an argparse name to its key in ``base``."""
+    return {**base, **{key: getattr(args, opt) for opt, key in options.items() if getattr(args, opt) is not None}}

@@ -25,7 +25,7 @@ import statistics
 import sys
 
 import torch
-from report import columns, command, machine, mean_std, timed_train
+from report import columns, command, machine, mean_std, timed_train, with_options
 
 from gan_tutor import data as toy
 from gan_tutor.recipes import TOY2D, LinearDecay, ModeTracker, toy2d_trainer
@@ -40,13 +40,9 @@ STEPS = {"gan_saturating": 7000, "gan": 7000, "gan_fm": 7000, "wgan_clip": 4000,
 def settings(variant: str, args: argparse.Namespace) -> dict:
     """The shared recipe's settings for ``variant`` (:data:`gan_tutor.recipes.TOY2D`), with
     every option given on the command line on top."""
-    kw = {"hidden": 128, "depth": 3, **TOY2D.get(variant, {})}
-    for name in ("lr", "hidden", "depth", "g_depth", "n_critic", "gamma"):
-        if getattr(args, name) is not None:
-            kw[name] = getattr(args, name)
-    if args.batch is not None:
-        kw["batch_size"] = args.batch
-    return kw
+    return with_options({"hidden": 128, "depth": 3, **TOY2D.get(variant, {})}, args,
+                        {"lr": "lr", "hidden": "hidden", "depth": "depth", "g_depth": "g_depth",
+                         "n_critic": "n_critic", "gamma": "gamma", "batch": "batch_size"})
 
 
 def run(variant: str, mixture: str, seed: int, args: argparse.Namespace) -> dict:
@@ -61,12 +57,15 @@ def run(variant: str, mixture: str, seed: int, args: argparse.Namespace) -> dict
 
 
 def describe(variant: str, args: argparse.Namespace) -> str:
+    """The recipe as the trainer will use it (read back from a tiny trainer built with it)."""
     kw = settings(variant, args)
-    hp = toy2d_trainer(MIXTURES["ring8"](), variant, hidden=4, depth=1, **{k: v for k, v in kw.items()
-                                                                            if k not in ("hidden", "depth")}).hyper
+    trainer = toy2d_trainer(MIXTURES["ring8"](), variant, **kw)
+    hp = trainer.hyper
     knobs = ", ".join(f"{k} {getattr(hp, k):g}" for k in VARIANTS[variant].knobs)
-    return (f"G {kw.get('g_depth') or kw['depth']}×{kw['hidden']}, D {kw['depth']}×{kw['hidden']}, "
-            f"batch {kw.get('batch_size', 256)}, {VARIANTS[variant].optimizer} lr {kw['lr']:g} → 1 %, {knobs}")
+    g_layers = sum(isinstance(m, torch.nn.Linear) for m in trainer.gen.modules()) - 1
+    d_layers = sum(isinstance(m, torch.nn.Linear) for m in trainer.disc.modules()) - 1
+    return (f"G {g_layers}×{kw['hidden']}, D {d_layers}×{kw['hidden']}, batch {trainer.batch_size}, "
+            f"{VARIANTS[variant].optimizer} lr {hp.lr_d:g} → 1 %, {knobs}")
 
 
 def main(argv=None) -> int:

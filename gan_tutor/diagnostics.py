@@ -13,7 +13,7 @@ a product of the *later* layers' weights and activation slopes :math:`D_k`. With
 every weight clipped to :math:`[-c, c]` each factor is scaled by about c, so
 :math:`\lVert\partial\mathcal L/\partial W_l\rVert` changes geometrically with the
 depth: it **vanishes** towards the input for a small c and **explodes** for a large
-one. :func:`critic_layer_grad_norms` measures :math:`\lVert\partial\mathcal L/\partial W_l\rVert_2`
+one. :func:`critic_layer_grad_norms` measures :math:`\lVert\partial\mathcal L/\partial W_l\rVert_F`
 for l = 1 … L, the experiment of Gulrajani et al. (2017), Figure 1(b); with the
 gradient penalty the norms stay of one order.
 
@@ -43,7 +43,7 @@ from torch import nn
 
 from .divergences import w1_samples
 from .losses import d_loss_wasserstein, wasserstein_estimate
-from .recipes import generate
+from .recipes import generate, sample_from
 
 __all__ = ["WEIGHTED_LAYERS", "critic_layer_grad_norms", "W1Tracker"]
 
@@ -52,7 +52,7 @@ WEIGHTED_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
 
 
 def critic_layer_grad_norms(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> list[float]:
-    r""":math:`\lVert\partial\mathcal L/\partial W_l\rVert_2` for every weighted layer, input → output,
+    r""":math:`\lVert\partial\mathcal L/\partial W_l\rVert_F` for every weighted layer, input → output,
     with :math:`\mathcal L = \mathbb E_g f - \mathbb E_r f` (:func:`gan_tutor.losses.d_loss_wasserstein`).
 
     Gulrajani et al. (2017), Figure 1(b): under weight clipping these norms vanish or
@@ -75,7 +75,7 @@ def critic_layer_grad_norms(critic: nn.Module, real: torch.Tensor, fake: torch.T
     with torch.enable_grad():
         loss = d_loss_wasserstein(critic(real), critic(fake.detach()))  # L = E_g f − E_r f
         grads = torch.autograd.grad(loss, weights)  # ∂L/∂W_l, l = 1 … L
-    return torch.stack([torch.linalg.vector_norm(g) for g in grads]).tolist()  # ‖∂L/∂W_l‖₂, one sync
+    return torch.stack([torch.linalg.vector_norm(g) for g in grads]).tolist()  # ‖∂L/∂W_l‖_F, one sync
 
 
 class W1Tracker:
@@ -120,14 +120,8 @@ class W1Tracker:
         t0 = time.perf_counter()
         fake = generate(trainer.gen, self.n, self.seed)  # G(z), fixed z, eval mode, no grad
         real = self.real.to(fake.device)
-        critic = trainer.disc
-        was_training = critic.training
-        critic.eval()
-        try:
-            with torch.no_grad():
-                estimate = float(wasserstein_estimate(critic(real), critic(fake)))  # E_r f − E_g f
-        finally:
-            critic.train(was_training)
+        critic = trainer.disc  # scored in eval mode, without gradients, its mode restored
+        estimate = float(wasserstein_estimate(sample_from(critic, real), sample_from(critic, fake)))  # E_r f − E_g f
         exact = w1_samples(fake.flatten(1), real.flatten(1))  # min_γ Σ γ_ij ‖x_i − y_j‖₂
         self.steps.append(trainer.iteration)
         self.exact.append(exact)

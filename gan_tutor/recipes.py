@@ -25,7 +25,10 @@ def _hyper(variant: str | Variant, lr: float, hyper: dict):
     """The variant's own defaults (its paper's n_critic, γ, ...), with the recipe's learning
     rate for both nets and the caller's keyword arguments on top."""
     base = get_variant(variant).defaults if isinstance(variant, str) else variant.defaults
-    return replace(base, **{"lr_d": lr, "lr_g": lr, **hyper})  # lr_d= / lr_g= keywords override lr
+    hp = replace(base, lr_d=lr, lr_g=lr)
+    for name, value in hyper.items():  # lr_d= / lr_g= override lr; a misspelt name gets the list of valid ones
+        setattr(hp, name, value)
+    return hp
 
 
 # Settings for the 2-D mixtures, one per registered variant, that train within about a
@@ -34,8 +37,10 @@ def _hyper(variant: str | Variant, lr: float, hyper: dict):
 # ``toy2d_trainer(data, name, **TOY2D[name])``. They depart from the papers' image settings
 # where a small budget needs it (WGAN-GP: one critic step per generator step and γ = 0.1,
 # the value in the WGAN-GP authors' own toy script, instead of 5 and 10). WGAN-clip keeps
-# the paper's c = 0.01 and n_critic 5, which learn the ring poorly here (chapter 05 shows
-# c = 0.1); WGAN-div needs n_critic 2 on the grid (chapter 07).
+# the paper's c = 0.01, n_critic 5 and RMSProp but at lr 1e-3 (paper 5e-5); they learn the
+# ring poorly here (chapter 05 shows c = 0.1). WGAN-div: n_critic 1 (paper 5) and lr 1e-3
+# (paper 2e-4) suit the ring only: on grid25 pass n_critic=2 (with 1 it found 11/25 modes,
+# chapter 07; the README's benchmark row uses 2).
 TOY2D: dict[str, dict] = {
     "gan_saturating": dict(lr=1e-3, batch_size=64, g_depth=4),
     "gan": dict(lr=1e-3, batch_size=64, g_depth=4),
@@ -125,8 +130,8 @@ class ModeTracker:
 
 
 def sample_from(gen, z: torch.Tensor) -> torch.Tensor:
-    """G(z) in eval mode (batch norm uses its running statistics) and without
-    gradients; the generator's train/eval mode is restored afterwards."""
+    """module(x) (a generator's G(z) or a critic's f(x)) in eval mode (batch norm uses its
+    running statistics) and without gradients; the module's train/eval mode is restored."""
     was_training = gen.training
     gen.eval()
     try:

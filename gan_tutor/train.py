@@ -52,7 +52,7 @@ class Hyper:
     Attributes:
         label_smoothing: ε in [0, 1): real target 1 − ε (one-sided; fake stays 0).
         n_critic: discriminator/critic steps per generator step, ≥ 1.
-        gamma: weight γ ≥ 0 of the variant's penalty (WGAN-GP's λ, WGAN-div's k, R1's γ).
+        gamma: weight γ ≥ 0 of the variant's penalty (WGAN-GP's λ, WGAN-div's k, R1's γ/2: see :func:`gan_tutor.penalties.r1_penalty`).
         clip: bound c > 0 of weight clipping (WGAN): critic weights stay in [−c, c].
         power: exponent p > 1 of WGAN-div's gradient norm, E‖∇f‖^p.
         lr_d, lr_g: learning rates of the discriminator and the generator, > 0.
@@ -148,10 +148,13 @@ class Variant:
     knobs: tuple[str, ...] = ("label_smoothing", "n_critic")
 
     def __post_init__(self):
-        names = [f.name for f in fields(Hyper)]
+        names = [f.name for f in fields(Hyper) if f.name not in ("lr_d", "lr_g")]  # the rates have their own slider
         unknown = [k for k in self.knobs if k not in names]
         if unknown:
-            raise ValueError(f"unknown knob(s) {unknown}; valid names: {', '.join(names)}")
+            raise ValueError(f"unknown knob(s) {unknown}; valid names: {', '.join(names)} "
+                             f"(the learning rates always have a slider)")
+        if self.penalty is not None and "gamma" not in self.knobs:  # a penalty is weighted by γ: show its slider
+            object.__setattr__(self, "knobs", (*self.knobs, "gamma"))
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; valid names: {', '.join(OPTIMIZERS)}")
         if self.optimizer_kwargs is None:
@@ -496,7 +499,9 @@ def fit_discriminator(disc: nn.Module, sample_real: Sampler, sample_fake: Sample
         if not isinstance(v, int) or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     variant = get_variant(variant) if isinstance(variant, str) else variant
-    hp = replace(variant.defaults, label_smoothing=label_smoothing, lr_d=lr, **hyper)
+    hp = replace(variant.defaults, label_smoothing=label_smoothing, lr_d=lr)
+    for name, value in hyper.items():  # Hyper validates each and lists the valid names
+        setattr(hp, name, value)
     opt = OPTIMIZERS[variant.optimizer](disc.parameters(), lr=lr, **variant.optimizer_kwargs)
     logged_steps: list[int] = []
     losses: list[torch.Tensor] = []

@@ -576,14 +576,10 @@ def test_clipped_mlp_critic_is_bounded_by_its_lipschitz_constant():
     torch.manual_seed(0)
     critic = Discriminator(1, 32, 2)
     est = _fit_gaussians(critic, "wgan_clip", steps=200, lr=1e-3, clip=c)
-    assert all(float(p.detach().abs().max()) <= c for p in critic.parameters())
-    weights = [m.weight.detach() for m in critic.net if isinstance(m, nn.Linear)]
-    K = math.prod(float(torch.linalg.matrix_norm(w, ord=2)) for w in weights)
-    assert K <= 1024 * c ** 3
-    real, fake = _eval_sets()
-    w1 = w1_samples(real[:, 0].numpy(), fake[:, 0].numpy())
-    assert est <= K * w1 + 1e-7
-    assert 0 < est < 1e-3 * DELTA  # it learned the direction, and sees a tiny fraction of Δ
+    assert all(float(p.detach().abs().max()) <= c for p in critic.parameters())  # what makes K ≤ 1024 c³
+    # Ŵ ≤ K·W1 ≈ 1.024e-3 · 2 follows from the line above (KR); what the fit adds is the sign: Ŵ > 0
+    # means the clipped critic learned to score the real side higher (a flipped loss would give Ŵ < 0).
+    assert 0 < est < 1024 * c ** 3 * DELTA * 1.05  # 5 %: W1 of the 20k-sample evaluation sets vs Δ
 
 
 def _flexible_gp_estimate(delta: float, gamma: float) -> float:
@@ -821,3 +817,25 @@ def test_a_critic_that_ignores_its_input_has_zero_gradient():
     assert float(P.gradient_penalty(critic, real, fake)) == 1.0
     assert float(P.wgan_div_penalty(critic, real, fake)) == 0.0
     assert float(P.r1_penalty(critic, real)) == 0.0
+
+
+def test_a_variant_with_a_penalty_gets_the_gamma_knob_and_rates_are_not_knobs():
+    from gan_tutor.train import Variant
+
+    base = VARIANTS["gan"]
+    penalised = replace(base, penalty=lambda disc, real, fake, hyper, rng: P.r1_penalty(disc, real))
+    assert penalised.knobs == ("label_smoothing", "n_critic", "gamma")  # γ weights the penalty: it gets a slider
+    with pytest.raises(ValueError, match=r"valid names: label_smoothing, n_critic, gamma, clip, power \(the learning"):
+        Variant("bad", base.d_loss, base.g_loss, knobs=("lr_d",))
+
+
+def test_a_misspelt_hyperparameter_names_the_valid_ones():
+    from gan_tutor.recipes import toy2d_trainer
+    from gan_tutor.train import fit_discriminator
+
+    critic = nn.Linear(1, 1)
+    with pytest.raises(ValueError, match="unknown hyperparameter 'gama'; valid names: .*gamma"):
+        fit_discriminator(critic, lambda n: torch.zeros(n, 1), lambda n: torch.ones(n, 1), 1, variant="wgan_gp", gama=5)
+    with pytest.raises(ValueError, match="unknown hyperparameter 'n_critc'"):
+        toy2d_trainer(ring8(), "wgan_gp", hidden=4, depth=1, n_critc=2)
+    assert toy2d_trainer(ring8(), "wgan_gp", hidden=4, depth=1, lr=1e-3, lr_g=1e-4).hyper.lr_g == 1e-4  # TTUR
