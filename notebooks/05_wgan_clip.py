@@ -178,7 +178,7 @@ F_Q = np.searchsorted(np.sort(q_samples), knots, side="right") / len(q_samples)
 slope = np.sign(F_Q - F_P)[:-1]                                                  # f*' = sign(F_Q − F_P)
 f_star = np.concatenate([[0.0], np.cumsum(slope * np.diff(knots))])             # f*(t_k), f*(t_0) = 0
 dual = np.interp(p_samples, knots, f_star).mean() - np.interp(q_samples, knots, f_star).mean()  # E_P f* − E_Q f*
-check_less("f* is 1-Lipschitz: max |slope| (≤ 1)", np.abs(np.diff(f_star) / np.diff(knots)).max(), 1 + 1e-9)
+# f*'s slopes are sign(F_Q − F_P) ∈ {−1, 0, 1} by construction, so f* is 1-Lipschitz; what is tested is its dual value:
 check_close("dual value E_P f* − E_Q f* vs the primal W1 (w1_samples)", dual, dv.w1_samples(p_samples, q_samples),
             tol=1e-9)
 
@@ -243,7 +243,7 @@ print(f"{'critic steps':>12} {'Ŵ = E f(P0) − E f(Pθ)':>22} {'∂L_G/∂θ':>
 for total, w_hat, grad in rows:
     print(f"{total:12d} {w_hat:22.3e} {grad:10.3e}")
 grads = [r[2] for r in rows]
-check_less("peak gradient / the longest-trained critic's (chapter 02's saturating loss: > 100)",
+check_less("peak gradient / the longest-trained critic's (1 = no decay; chapter 02's saturating loss gave > 100)",
            max(grads) / grads[-1], 10.0)
 # ∂L_G/∂θ > 0: gradient descent moves θ = 0.5 towards 0. A critic with slope K across the gap has
 # Ŵ = K·θ and ∂L_G/∂θ = K, so the gradient is Ŵ / θ:
