@@ -95,6 +95,42 @@ def test_mlp_structure_and_bad_arguments():
             mlp(**kwargs)
 
 
+def test_mlp_slope_zero_is_relu_and_bad_slopes_are_named():
+    relu_net = mlp(2, 1, hidden=8, depth=2, slope=0.0)
+    assert sum(isinstance(m, nn.ReLU) for m in relu_net) == 2
+    assert not any(isinstance(m, nn.LeakyReLU) for m in relu_net)
+    for bad in (-0.1, 1.0, 2.0):
+        with pytest.raises(ValueError, match=r"slope.*\[0, 1\)"):
+            mlp(2, 1, slope=bad)
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.2])
+def test_generator_slope_matches_a_hand_written_forward(slope):
+    # G(z) = W₂ a(W₁ z + b₁) + b₂ with a(u) = max(u, slope·u): one hidden layer written out
+    torch.manual_seed(1)
+    gen = Generator(z_dim=2, out_dim=2, hidden=6, depth=1, slope=slope).double()
+    first, last = gen.net[0], gen.net[2]
+    z = gen.noise(50, generator=2)
+    u = z @ first.weight.T + first.bias
+    expected = torch.maximum(u, slope * u) @ last.weight.T + last.bias
+    torch.testing.assert_close(gen(z), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_relu_generator_is_flat_where_its_units_are_off():
+    # Every hidden unit off (pre-activation < 0) on a region of z → G is constant there (= b₂),
+    # the collapse a LeakyReLU generator cannot make: its output still moves with z.
+    torch.manual_seed(0)
+    for slope, flat in ((0.0, True), (0.2, False)):
+        gen = Generator(z_dim=2, out_dim=2, hidden=4, depth=1, slope=slope).double()
+        with torch.no_grad():
+            gen.net[0].weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, -1.0]]))
+            gen.net[0].bias.fill_(-10.0)  # pre-activations < 0 for all z with |z_i| < 2
+        z = 2 * torch.rand(100, 2, dtype=torch.float64) - 1  # z in (−1, 1)²: every unit off
+        out = gen(z)
+        assert torch.equal(out, gen.net[2].bias.expand_as(out)) == flat
+        assert (out.std(dim=0).max() == 0) == flat
+
+
 def test_instance_noise():
     x = torch.zeros(20_000, 2, dtype=torch.float64, requires_grad=True)
     assert InstanceNoise(0.0)(x) is x  # σ = 0: the identity

@@ -108,6 +108,18 @@ def test_linear_decay_schedule():
         LinearDecay(1e-3, steps=0)
 
 
+def test_toy2d_trainer_builds_the_generator_it_is_asked_for():
+    t = toy2d_trainer(ring8(), hidden=16, depth=2, g_depth=3, g_hidden=12, g_slope=0.0)
+    g_linears = [m for m in t.gen.net if isinstance(m, torch.nn.Linear)]
+    d_linears = [m for m in t.disc.net if isinstance(m, torch.nn.Linear)]
+    assert [m.out_features for m in g_linears] == [12, 12, 12, 2]  # g_depth × g_hidden, then x ∈ R²
+    assert [m.out_features for m in d_linears] == [16, 16, 1]  # D keeps depth × hidden
+    assert sum(isinstance(m, torch.nn.ReLU) for m in t.gen.net) == 3  # g_slope 0: ReLUs
+    assert all(m.negative_slope == 0.2 for m in t.disc.net if isinstance(m, torch.nn.LeakyReLU))
+    default = toy2d_trainer(ring8(), hidden=16, depth=2)
+    assert [m.out_features for m in default.gen.net if isinstance(m, torch.nn.Linear)] == [16, 16, 2]
+
+
 def test_mode_tracker_scores_every_k_steps_and_leaves_train_mode():
     data = ring8()
     trainer = toy2d_trainer(data, hidden=8, depth=1, batch_size=32)
