@@ -15,6 +15,10 @@ every penalty against a linear critic, whose gradient is w everywhere.
 - :func:`wgan_div_penalty`: :math:`k\,\mathbb E_{x\sim P_u}\lVert\nabla f(x)\rVert_2^p` (WGAN-div);
 - :func:`r1_penalty`: :math:`\mathbb E_{x\sim P_r}\lVert\nabla f(x)\rVert_2^2` (R1).
 
+**On the critic's differences** (GAN-QP, chapter 07): :func:`qp_penalty`,
+:math:`\mathbb E\,[(f(x_r) - f(x_f))^2 / \lVert x_r - x_f\rVert_2]` over pairs, needs no
+input gradient at all.
+
 The critic's optimiser must see these as functions of its weights, so the input
 gradient is taken with ``create_graph=True`` and the penalty backpropagates
 through it (a double backward).
@@ -37,7 +41,7 @@ import torch
 from torch import nn
 
 __all__ = ["clip_weights_", "interpolates", "input_gradients", "gradient_norms", "gradient_penalty",
-           "wgan_div_penalty", "r1_penalty", "HistoricalAverage"]
+           "wgan_div_penalty", "r1_penalty", "qp_penalty", "HistoricalAverage"]
 
 
 # --- weight clipping ---------------------------------------------------------------------
@@ -178,6 +182,29 @@ def r1_penalty(critic: nn.Module, real: torch.Tensor) -> torch.Tensor:
     as for every penalty, so its γ = 10 is 5 here.
     """
     return input_gradients(critic, real).flatten(1).pow(2).sum(1).mean()  # E‖∇f(x)‖²
+
+
+def qp_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    r"""GAN-QP's quadratic potential (Su 2018), over the pairs (real_i, fake_i) of two batches:
+
+    .. math:: \Omega_\text{QP} = \mathbb E_i\Big[\frac{(f(x_{r,i}) - f(x_{f,i}))^2}
+              {\lVert x_{r,i} - x_{f,i}\rVert_2}\Big].
+
+    Added with weight γ to the Wasserstein critic loss, the critic maximises
+    :math:`\mathbb E[f(x_r) - f(x_f)] - \gamma\,\Omega_\text{QP}`: for one pair at distance d
+    the best difference is :math:`f(x_r) - f(x_f) = d / (2\gamma)`, so the critic's
+    differences grow with the distance but stay finite, with no Lipschitz constraint
+    and no input gradient. The paper writes the weight as :math:`1/(2\lambda)` with
+    λ = 10, i.e. γ = 0.05 (its script measures d as the root-mean-square difference,
+    :math:`\lVert\cdot\rVert_2/\sqrt{D}` for D numbers per sample: γ = √D/20 here).
+    Two independent batches pair at random, as in the paper. Each pair's distance is
+    its own flattened norm; an identical pair (d = 0, difference 0) adds 0.
+    """
+    _check_pair(real, fake)
+    n = real.shape[0]
+    diff = critic(real).reshape(n) - critic(fake).reshape(n)  # f(x_r) − f(x_f), (N,)
+    dist = torch.linalg.vector_norm((real - fake).flatten(1), dim=1)  # ‖x_r − x_f‖₂ per pair, (N,)
+    return (diff.pow(2) / dist.clamp(min=torch.finfo(dist.dtype).tiny)).mean()  # E[(f_r − f_f)² / d]
 
 
 class HistoricalAverage(nn.Module):

@@ -52,6 +52,9 @@ TOY2D: dict[str, dict] = {
     "wgan_clip": dict(lr=1e-3, batch_size=64, g_depth=4),
     "wgan_gp": dict(lr=1e-3, batch_size=64, g_depth=4, n_critic=1, gamma=0.1),
     "wgan_div": dict(lr=1e-3, batch_size=64, g_depth=4, n_critic=1),
+    # GAN-QP (chapter 07): the GANs' ReLU generator, one critic step (paper 2) at lr 1e-3 (paper 2e-4),
+    # γ = 1/(2λ) = 0.05 as in the paper; with the LeakyReLU 4 × 128 generator it collapsed onto one ring mode
+    "gan_qp": dict(_GAN_TOY, n_critic=1),
 }
 
 

@@ -52,7 +52,7 @@ class Hyper:
     Attributes:
         label_smoothing: ε in [0, 1): real target 1 − ε (one-sided; fake stays 0).
         n_critic: discriminator/critic steps per generator step, ≥ 1.
-        gamma: weight γ ≥ 0 of the variant's penalty (WGAN-GP's λ, WGAN-div's k, R1's γ/2: see :func:`gan_tutor.penalties.r1_penalty`).
+        gamma: weight γ ≥ 0 of the variant's penalty (WGAN-GP's λ, WGAN-div's k, GAN-QP's 1/(2λ), R1's γ/2: see :func:`gan_tutor.penalties.r1_penalty`).
         clip: bound c > 0 of weight clipping (WGAN): critic weights stay in [−c, c].
         power: exponent p > 1 of WGAN-div's gradient norm, E‖∇f‖^p.
         lr_d, lr_g: learning rates of the discriminator and the generator, > 0.
@@ -193,6 +193,10 @@ def _div(disc, real, fake, hyper, generator):
     return P.wgan_div_penalty(disc, real, fake, k=1.0, p=hyper.power)  # γ plays k
 
 
+def _qp(disc, real, fake, hyper, generator):
+    return P.qp_penalty(disc, real, fake)  # γ plays 1/(2λ)
+
+
 VARIANTS: dict[str, Variant] = {
     # Goodfellow et al. 2014: BCE discriminator, the game's own generator loss log(1 − D(G(z)))
     "gan_saturating": Variant("GAN (saturating)", L.d_loss_bce, _g_saturating),
@@ -214,6 +218,10 @@ VARIANTS: dict[str, Variant] = {
                         optimizer_kwargs={"betas": (0.5, 0.999)},
                         defaults=Hyper(n_critic=5, gamma=2.0, power=6.0, lr_d=2e-4, lr_g=2e-4),
                         knobs=("n_critic", "gamma", "power")),
+    # Su 2018 (GAN-QP): the Wasserstein losses (G's E[f(x_r) − f(x_f)] has −E f(x_f)'s gradient) and the
+    # quadratic potential with γ = 1/(2λ), λ = 10; the author's script: 2 critic steps, Adam(2e-4, β1 = 0.5)
+    "gan_qp": Variant("GAN-QP", _d_wasserstein, _g_wasserstein, penalty=_qp,
+                      defaults=Hyper(n_critic=2, gamma=0.05, lr_d=2e-4, lr_g=2e-4), knobs=("n_critic", "gamma")),
 }
 
 
