@@ -123,11 +123,15 @@ def test_one_step_for_every_registered_variant(name):
     assert t.iteration == 1
     after = _all_params(t)
     still = [k for k in before if torch.equal(after[k], before[k])]
-    if not name.startswith("wgan"):
+    f_real, f_fake = torch.tensor([0.3, -1.2, 2.0]), torch.tensor([0.7, 0.1, -0.4])
+    shift_invariant = torch.allclose(VARIANTS[name].d_loss(f_real + 1, f_fake + 1, 0.0),
+                                     VARIANTS[name].d_loss(f_real, f_fake, 0.0), rtol=0, atol=1e-6)
+    if not shift_invariant:  # the BCE losses: a logit shift changes them
         assert still == []  # both players moved, every tensor
     else:
-        # A Wasserstein critic's loss E_g f − E_r f (and any gradient penalty) is unchanged by
-        # a constant added to f, so the output bias has a zero gradient: only it may stay put.
+        # A Wasserstein critic's loss E_g f − E_r f (and its gradient penalty, or GAN-QP's penalty on
+        # differences) is unchanged by a constant added to f, so the output bias has a zero gradient:
+        # only it may stay put.
         last_bias = f"disc.net.{len(t.disc.net) - 1}.bias"
         assert set(still) <= {last_bias}
     # the trainer takes the variant's defaults, as a copy (editing it must not edit the registry)
