@@ -32,9 +32,7 @@ import sys
 import torch
 from report import columns, command, machine, mean_std, timed_train, with_options
 
-from gan_tutor.data import load_images
-from gan_tutor.metrics import ImageScorer, digit_classifier
-from gan_tutor.recipes import ImageTracker, LinearDecay, dcgan_trainer
+from gan_tutor.recipes import ImageTracker, LinearDecay, dcgan_trainer, digits_setup
 
 # Per variant: dcgan_trainer's settings and the steps that fit about 3 CPU-minutes.
 # The GANs: see above. WGAN-GP: the paper's critic without batch norm (layer norm here),
@@ -86,10 +84,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
-    train, heldout = load_images("digits", args.size), load_images("digits", args.size, train=False)
-    scorer = ImageScorer(digit_classifier(args.size), train.images)
+    train, heldout, scorer, floor = digits_setup(args.size)
     n = len(heldout)
-    floor = scorer.floor(heldout.images)
     print(f"# {machine()}; digits {args.size}×{args.size} ({len(train)} train / {n} held out), "
           f"DCGAN width {args.width}, z {args.z_dim}, lr → 1 % linearly, seeds 0–{args.seeds - 1}; per variant:")
     for name in args.variants:

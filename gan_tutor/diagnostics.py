@@ -44,6 +44,7 @@ from torch import nn
 from .divergences import w1_samples
 from .losses import d_loss_wasserstein, wasserstein_estimate
 from .recipes import generate, sample_from
+from .train import _check_sampler
 
 __all__ = ["WEIGHTED_LAYERS", "critic_layer_grad_norms", "W1Tracker"]
 
@@ -100,6 +101,7 @@ class W1Tracker:
         for name, v in (("n", n), ("every", every)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        _check_sampler(sample_real)  # (n, generator), as the trainer's
         rng = torch.Generator(device="cpu")
         rng.manual_seed(seed)
         self.real = sample_real(n, rng).detach()  # (n, ...), drawn once

@@ -85,6 +85,15 @@ def interpolates(real: torch.Tensor, fake: torch.Tensor, generator: torch.Genera
     return (eps * real + (1 - eps) * fake).detach()  # x̂ = ε x + (1 − ε) x̃
 
 
+def _scores(critic: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """critic(x) as (N,), after checking that it gave one score per sample."""
+    scores = critic(x)
+    if scores.shape not in ((x.shape[0],), (x.shape[0], 1)):
+        raise ValueError(f"the critic must return one score per sample, (N,) or (N, 1) with N = {x.shape[0]}; "
+                         f"got {tuple(scores.shape)}")
+    return scores.reshape(x.shape[0])
+
+
 def input_gradients(critic: nn.Module, x: torch.Tensor, create_graph: bool = True) -> torch.Tensor:
     r""":math:`\nabla_x f(x_i)` for every sample, shape of ``x``.
 
@@ -97,10 +106,7 @@ def input_gradients(critic: nn.Module, x: torch.Tensor, create_graph: bool = Tru
                          f"got {tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
-        scores = critic(x)
-        if scores.shape not in ((x.shape[0],), (x.shape[0], 1)):
-            raise ValueError(f"the critic must return one score per sample, (N,) or (N, 1) with N = {x.shape[0]}; "
-                             f"got {tuple(scores.shape)}")
+        scores = _scores(critic, x)
         (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=create_graph, allow_unused=True)
     return torch.zeros_like(x) if grad is None else grad  # a critic that ignores its input: ∇f = 0
 
@@ -201,8 +207,7 @@ def qp_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tor
     its own flattened norm; an identical pair (d = 0, difference 0) adds 0.
     """
     _check_pair(real, fake)
-    n = real.shape[0]
-    diff = critic(real).reshape(n) - critic(fake).reshape(n)  # f(x_r) − f(x_f), (N,)
+    diff = _scores(critic, real) - _scores(critic, fake)  # f(x_r) − f(x_f), (N,)
     dist = torch.linalg.vector_norm((real - fake).flatten(1), dim=1)  # ‖x_r − x_f‖₂ per pair, (N,)
     return (diff.pow(2) / dist.clamp(min=torch.finfo(dist.dtype).tiny)).mean()  # E[(f_r − f_f)² / d]
 

@@ -9,15 +9,16 @@ learning-rate decay.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import torch
 
-from .data import GaussianMixture2D
-from .metrics import PROTOCOL_SAMPLES, ModeStats, mode_stats
+from .data import GaussianMixture2D, load_images
+from .metrics import PROTOCOL_SAMPLES, ImageScorer, ModeStats, digit_classifier, mode_stats
 from .models import DCGANDiscriminator, DCGANGenerator, Discriminator, Generator
 from .train import Trainer, Variant, get_variant
 
-__all__ = ["TOY2D", "toy2d_trainer", "dcgan_trainer", "LinearDecay", "ModeTracker", "ImageTracker", "generate",
+__all__ = ["TOY2D", "toy2d_trainer", "dcgan_trainer", "DigitsSetup", "digits_setup", "LinearDecay", "ModeTracker", "ImageTracker", "generate",
            "sample_from"]
 
 
@@ -46,9 +47,9 @@ def _hyper(variant: str | Variant, lr: float, hyper: dict):
 # batch 64 (95 % high quality on the ring against 89 %, in about 19 s; README).
 _GAN_TOY = dict(lr=1e-3, batch_size=32, g_depth=3, g_hidden=96, g_slope=0.0)
 TOY2D: dict[str, dict] = {
-    "gan_saturating": _GAN_TOY,
-    "gan": _GAN_TOY,
-    "gan_fm": _GAN_TOY,
+    "gan_saturating": dict(_GAN_TOY),  # copies: editing one recipe must not edit the others
+    "gan": dict(_GAN_TOY),
+    "gan_fm": dict(_GAN_TOY),
     "wgan_clip": dict(lr=1e-3, batch_size=64, g_depth=4),
     "wgan_gp": dict(lr=1e-3, batch_size=64, g_depth=4, n_critic=1, gamma=0.1),
     "wgan_div": dict(lr=1e-3, batch_size=64, g_depth=4, n_critic=1),
@@ -69,12 +70,19 @@ def toy2d_trainer(data: GaussianMixture2D, variant: str = "gan", seed: int = 0, 
     (``torch.manual_seed(seed)``) and data/noise (``seed``).
     The other hyperparameters start from the variant's ``defaults``; extra keyword
     arguments are :class:`gan_tutor.train.Hyper` fields that override them (e.g. ``n_critic=5``)."""
+    try:
+        hp = _hyper(variant, lr, hyper)
+    except ValueError as err:
+        if "unknown hyperparameter" not in str(err):
+            raise
+        raise ValueError(f"{err}; or one of toy2d_trainer's own arguments: hidden, depth, g_depth, g_hidden, "
+                         f"g_slope, z_dim, lr, batch_size, seed, device") from None
     torch.manual_seed(seed)
     gen = Generator(z_dim, 2, hidden if g_hidden is None else g_hidden, depth if g_depth is None else g_depth,
                     slope=g_slope)
     disc = Discriminator(2, hidden, depth)
-    return Trainer(gen, disc, lambda n, g: data.sample(n, g, device), variant,
-                   _hyper(variant, lr, hyper), batch_size=batch_size, device=device, seed=seed)
+    return Trainer(gen, disc, lambda n, g: data.sample(n, g, device), variant, hp, batch_size=batch_size,
+                   device=device, seed=seed)
 
 
 def dcgan_trainer(data, variant: str = "gan", seed: int = 0, device="cpu", z_dim: int = 32, width: int = 32,
@@ -184,3 +192,24 @@ class ImageTracker:
         self.fd.append(self.scorer.fd(images))
         self.score.append(self.scorer.score(images))
         return self.fd[-1], self.score[-1]
+
+
+class DigitsSetup(NamedTuple):
+    """The 8×8 digits (upsampled to ``size``) and the yardstick chapter 04 built for them."""
+
+    train: object  #: the training split, :func:`gan_tutor.data.load_images`' result: what the GAN learns
+    heldout: object  #: the held-out split: the floor's images, never trained on
+    scorer: ImageScorer  #: FD and classifier score against the training images
+    floor: float  #: FD of the held-out real images: the best a generator can score with as many images
+
+
+def digits_setup(size: int = 16, device="cpu") -> DigitsSetup:
+    """The image set-up of chapters 05–07 and ``benchmarks/images.py``, in one call:
+    ``train, heldout, scorer, floor = digits_setup(16, device)``. The scorer uses the
+    cached :func:`gan_tutor.metrics.digit_classifier` (trained on first use) and the
+    training images as its reference; score ``len(heldout)`` generated images against
+    ``floor`` (the Fréchet distance is biased by the sample count)."""
+    train = load_images("digits", size)
+    heldout = load_images("digits", size, train=False)
+    scorer = ImageScorer(digit_classifier(size, device=device), train.images.to(device))
+    return DigitsSetup(train, heldout, scorer, scorer.floor(heldout.images.to(device)))

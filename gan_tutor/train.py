@@ -507,6 +507,10 @@ def fit_discriminator(disc: nn.Module, sample_real: Sampler, sample_fake: Sample
         if not isinstance(v, int) or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     variant = get_variant(variant) if isinstance(variant, str) else variant
+    rates = sorted({"lr_d", "lr_g"} & set(hyper))
+    if rates:
+        raise ValueError(f"fit_discriminator trains D alone, at the rate lr=; got {', '.join(rates)}= "
+                         f"(write lr={hyper[rates[0]]!r} instead)")
     hp = replace(variant.defaults, label_smoothing=label_smoothing, lr_d=lr)
     for name, value in hyper.items():  # Hyper validates each and lists the valid names
         setattr(hp, name, value)

@@ -176,8 +176,14 @@ def test_tracker_w1_of_a_translation_is_the_shift(shape, c):
 
 @pytest.mark.parametrize("kwargs", [{"n": 0}, {"every": 0}, {"n": 2.5}])
 def test_tracker_rejects_bad_counts(kwargs):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be a positive integer"):
         W1Tracker(lambda n, g: torch.zeros(n, 2), **kwargs)
+
+
+def test_tracker_names_the_sampler_signature_it_needs():
+    # fit_discriminator's samplers take n only; the tracker's, like the trainer's, take (n, generator)
+    with pytest.raises(ValueError, match=r"sample_real must take two arguments, \(n, generator\)"):
+        W1Tracker(lambda n: torch.zeros(n, 2))
 
 
 # --- plots --------------------------------------------------------------------------------

@@ -387,3 +387,20 @@ def test_every_registered_variant_has_a_toy_recipe_that_builds():
         for knob, value in kw.items():  # a Hyper field in the recipe reaches the loop
             if hasattr(trainer.hyper, knob):
                 assert getattr(trainer.hyper, knob) == value, (name, knob)
+
+
+def test_digits_setup_is_the_chapters_set_up_in_one_call():
+    from gan_tutor.data import load_images
+    from gan_tutor.metrics import ImageScorer, digit_classifier
+    from gan_tutor.recipes import digits_setup
+
+    train, heldout, scorer, floor = digits_setup(8)
+    # the same steps by hand (chapter 04's cells): the same splits, the same reference, the same floor
+    by_hand_train, by_hand_heldout = load_images("digits", 8), load_images("digits", 8, train=False)
+    assert torch.equal(train.images, by_hand_train.images) and torch.equal(heldout.images, by_hand_heldout.images)
+    by_hand = ImageScorer(digit_classifier(8), by_hand_train.images)
+    assert floor == by_hand.floor(by_hand_heldout.images)
+    assert scorer.fd(heldout.images) == floor  # the floor is the held-out split's FD to the training split
+    # the two splits are disjoint: no held-out image is also a training image
+    flat_train = {tuple(x.flatten().tolist()) for x in train.images}
+    assert not any(tuple(x.flatten().tolist()) in flat_train for x in heldout.images)

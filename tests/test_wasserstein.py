@@ -364,7 +364,8 @@ def test_one_dimensional_or_integer_batches_are_refused(call):
     lambda c, x: P.gradient_penalty(c, x, x),
     lambda c, x: P.wgan_div_penalty(c, x, x),
     lambda c, x: P.r1_penalty(c, x),
-], ids=["gp", "div", "r1"])
+    lambda c, x: P.qp_penalty(c, x, x),
+], ids=["gp", "div", "r1", "qp"])
 def test_a_critic_with_two_scores_per_sample_is_refused(call):
     critic = nn.Linear(3, 2)  # (N, 2): two scores per sample (WGAN-div scores the pooled batch, N = 4 + 4)
     with pytest.raises(ValueError, match=r"one score per sample, \(N,\) or \(N, 1\) with N = (4|8); got \((4|8), 2\)"):
@@ -579,7 +580,7 @@ def test_clipped_mlp_critic_is_bounded_by_its_lipschitz_constant():
     assert all(float(p.detach().abs().max()) <= c for p in critic.parameters())  # what makes K ≤ 1024 c³
     # Ŵ ≤ K·W1 ≈ 1.024e-3 · 2 follows from the line above (KR); what the fit adds is the sign: Ŵ > 0
     # means the clipped critic learned to score the real side higher (a flipped loss would give Ŵ < 0).
-    assert 0 < est < 1024 * c ** 3 * DELTA * 1.05  # 5 %: W1 of the 20k-sample evaluation sets vs Δ
+    assert 0 < est < 1024 * c ** 3 * DELTA * 1.05  # 5 %: the 200k-sample sets' W1 is Δ ± 0.016 (test_exact_w1_…)
 
 
 def _flexible_gp_estimate(delta: float, gamma: float) -> float:
@@ -838,4 +839,10 @@ def test_a_misspelt_hyperparameter_names_the_valid_ones():
         fit_discriminator(critic, lambda n: torch.zeros(n, 1), lambda n: torch.ones(n, 1), 1, variant="wgan_gp", gama=5)
     with pytest.raises(ValueError, match="unknown hyperparameter 'n_critc'"):
         toy2d_trainer(ring8(), "wgan_gp", hidden=4, depth=1, n_critc=2)
+    # a misspelt argument of toy2d_trainer itself: the message names those too
+    with pytest.raises(ValueError, match="unknown hyperparameter 'g_hiden'.*toy2d_trainer's own arguments: .*g_hidden"):
+        toy2d_trainer(ring8(), "gan", hidden=4, depth=1, g_hiden=8)
+    # fit_discriminator has one rate, lr=: a per-player rate would be ignored, so it is refused
+    with pytest.raises(ValueError, match=r"trains D alone, at the rate lr=; got lr_d= \(write lr=0.5 instead\)"):
+        fit_discriminator(critic, lambda n: torch.zeros(n, 1), lambda n: torch.ones(n, 1), 1, variant="wgan_gp", lr_d=0.5)
     assert toy2d_trainer(ring8(), "wgan_gp", hidden=4, depth=1, lr=1e-3, lr_g=1e-4).hyper.lr_g == 1e-4  # TTUR
