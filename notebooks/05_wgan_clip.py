@@ -53,12 +53,11 @@ from scipy.stats import spearmanr
 from gan_tutor import divergences as dv
 from gan_tutor import losses, plots, runtime
 from gan_tutor.checks import check_close, check_less
-from gan_tutor.data import ParallelLine, load_images, ring8
+from gan_tutor.data import ParallelLine, ring8
 from gan_tutor.diagnostics import W1Tracker, critic_layer_grad_norms
-from gan_tutor.metrics import ImageScorer, digit_classifier
 from gan_tutor.models import Discriminator, ParallelLineGenerator
 from gan_tutor.penalties import clip_weights_, gradient_norms
-from gan_tutor.recipes import (TOY2D, ImageTracker, LinearDecay, ModeTracker, dcgan_trainer, generate,
+from gan_tutor.recipes import (TOY2D, ImageTracker, LinearDecay, ModeTracker, dcgan_trainer, digits_setup, generate,
                                sample_from, toy2d_trainer)
 from gan_tutor.train import VARIANTS, fit_discriminator
 from gan_tutor.widgets import TrainingPanel
@@ -219,18 +218,19 @@ plt.show()
 # the generator loss $\mathcal L_G = -\mathbb{E}_z f(G_\theta(z))$:
 
 # %% tags=["nbval-ignore-output"]
-G = ParallelLineGenerator(theta=0.5).to(device)
+THETA, CLIP, FIT_LR = 0.5, 0.01, 1e-3  # the generator's line, the paper's c, the critic's RMSProp rate
+G = ParallelLineGenerator(theta=THETA).to(device)
 line_rng = runtime.generator(0, device)
 torch.manual_seed(0)
 critic = Discriminator(in_dim=2).to(device)
-clip_weights_(critic, 0.01)  # clipped from the start, as after every WGAN critic step
+clip_weights_(critic, CLIP)  # clipped from the start, as after every WGAN critic step
 last = runtime.steps(full=3000, ci=1000)
 done, rows = 0, []
 for total in [0, 10, 30, 100, 300, 1000, last]:
     if total > done:
         fit_discriminator(critic, lambda n: ParallelLine(0.0).sample(n, line_rng, device),
-                          lambda n: G(G.noise(n, line_rng)).detach(), steps=total - done, lr=1e-3,
-                          variant="wgan_clip", clip=0.01)
+                          lambda n: G(G.noise(n, line_rng)).detach(), steps=total - done, lr=FIT_LR,
+                          variant="wgan_clip", clip=CLIP)
         done = total
     z = G.noise(4096, line_rng)
     G.zero_grad()
@@ -247,8 +247,8 @@ check_less("peak gradient / the longest-trained critic's (1 = no decay; chapter 
            max(grads) / grads[-1], 10.0)
 # ∂L_G/∂θ > 0: gradient descent moves θ = 0.5 towards 0. A critic with slope K across the gap has
 # Ŵ = K·θ and ∂L_G/∂θ = K, so the gradient is Ŵ / θ:
-check_close("longest-trained critic: ∂L_G/∂θ, against Ŵ / θ", rows[-1][2], rows[-1][1] / 0.5,
-            tol=0.1 * rows[-1][1] / 0.5)
+check_close("longest-trained critic: ∂L_G/∂θ, against Ŵ / θ", rows[-1][2], rows[-1][1] / THETA,
+            tol=0.1 * rows[-1][1] / THETA)
 
 # %% [markdown]
 # The gradient does not vanish as the critic improves. Within 30 critic steps
@@ -286,12 +286,12 @@ check_close("longest-trained critic: ∂L_G/∂θ, against Ŵ / θ", rows[-1][2]
 # %%
 torch.manual_seed(0)
 toy_critic = Discriminator(2, 128, 3).to(device)  # the critic of the 2-D recipes
-clip_weights_(toy_critic, 0.01)
-check_close("largest |parameter| after clip_weights_(critic, 0.01)",
-            max(p.abs().max().item() for p in toy_critic.parameters()), 0.01, tol=1e-8)
+clip_weights_(toy_critic, CLIP)
+check_close(f"largest |parameter| after clip_weights_(critic, {CLIP})",
+            max(p.abs().max().item() for p in toy_critic.parameters()), CLIP, tol=1e-8)
 weights = [m.weight for m in toy_critic.modules() if isinstance(m, torch.nn.Linear)]
 spectral = math.prod(torch.linalg.matrix_norm(w.detach(), ord=2).item() for w in weights)  # Π ‖W_l‖₂
-box = math.prod(0.01 * math.sqrt(w.numel()) for w in weights)                               # Π c·sqrt(m_l n_l)
+box = math.prod(CLIP * math.sqrt(w.numel()) for w in weights)                               # Π c·sqrt(m_l n_l)
 probe = 3 * torch.randn(20000, 2, generator=runtime.generator(7, device), device=device)
 steepest = gradient_norms(toy_critic, probe).max().item()                                   # max ‖∇f(x)‖
 print(f"layers {[tuple(w.shape) for w in weights]}")
@@ -347,6 +347,7 @@ print("knobs on the live panel:", wgan.knobs)
 # %% tags=["nbval-ignore-output"]
 ring = ring8()
 ring_eval = ring.sample(512, generator=21).to(device)
+FAMILY_STEPS = 300  # each fit of the family (and of the fresh critic below): CLIP and FIT_LR as above
 family = []
 for s in (0.0, 0.25, 0.5, 0.75, 1.0):
     fake_eval = s * ring.sample(512, generator=22).to(device)
@@ -356,7 +357,7 @@ for s in (0.0, 0.25, 0.5, 0.75, 1.0):
         net = Discriminator(2, 128, 3).to(device)
         rr, rf = runtime.generator(1, device), runtime.generator(2, device)
         fit_discriminator(net, lambda n: ring.sample(n, rr, device), lambda n: s * ring.sample(n, rf, device),
-                          steps=300, lr=1e-3, variant=variant, clip=0.01)
+                          steps=FAMILY_STEPS, lr=FIT_LR, variant=variant, clip=CLIP)
         with torch.no_grad():
             row[name] = (losses.wasserstein_estimate(net(ring_eval), net(fake_eval)) if variant == "wgan_clip"
                          else losses.d_loss_bce(net(ring_eval), net(fake_eval))).item()
@@ -415,18 +416,20 @@ for variant in ("wgan_clip", "gan"):
     history = trainer.train(STEPS, callbacks=[LinearDecay(trainer.hyper.lr_g, FULL), w1, modes])
     runs[variant] = (trainer, w1, modes)
     hp = trainer.hyper
-    print(f"{trainer.variant.name}: n_critic {hp.n_critic}, c {hp.clip:g}, lr {lr0:g} → 1 %; "
+    clip_note = f", c {hp.clip:g}" if trainer.variant.after_d_step is not None else ""  # c only where it clips
+    print(f"{trainer.variant.name}: n_critic {hp.n_critic}{clip_note}, lr {lr0:g} → 1 %; "
           f"{STEPS} steps in {sum(history['seconds']):.0f} s (W1 records {sum(w1.seconds):.0f} s)")
     print(f"    {modes.stats[-1]}; exact W1 {w1.exact[0]:.3f} → {w1.exact[-1]:.3f}")
 floor_w1 = dv.w1_samples(runs["wgan_clip"][1].real, ring.sample(512, generator=99).to(device))
 print(f"the floor: W1 between two sets of 512 real points = {floor_w1:.3f}")
 wgan_w1, gan_w1 = runs["wgan_clip"][1], runs["gan"][1]
-gan_d_loss = [runs["gan"][0].history["d_loss"][s - 1] for s in gan_w1.steps[1:]]
-d_loss_50 = lambda s: np.mean(runs["gan"][0].history["d_loss"][max(s - 50, 0):s])  # the right panel's curve
-print(f"{'step':>5} {'WGAN W1':>8} {'WGAN Ŵ':>9} {'GAN W1':>7} {'GAN D loss (mean of 50)':>24}")
-for i in range(1, len(wgan_w1.steps), 2):
+WINDOW = 50  # the GAN's D loss is a minibatch number: averaged over the last WINDOW steps, as in the right panel
+d_loss_mean = lambda s: np.mean(runs["gan"][0].history["d_loss"][max(s - WINDOW, 0):s])
+gan_d_loss = [d_loss_mean(s) for s in gan_w1.steps[1:]]
+print(f"{'step':>5} {'WGAN W1':>8} {'WGAN Ŵ':>9} {'GAN W1':>7} {f'GAN D loss (mean of {WINDOW})':>24}")
+for i in range(1, len(wgan_w1.steps)):
     print(f"{wgan_w1.steps[i]:5d} {wgan_w1.exact[i]:8.3f} {wgan_w1.estimate[i]:9.1e} {gan_w1.exact[i]:7.3f} "
-          f"{d_loss_50(gan_w1.steps[i]):24.2f}")
+          f"{d_loss_mean(gan_w1.steps[i]):24.2f}")
 print(f"rank correlation with the exact W1 over the records after step 0: critic's Ŵ "
       f"{spearmanr(wgan_w1.exact[1:], wgan_w1.estimate[1:])[0]:+.2f}, GAN D loss "
       f"{spearmanr(gan_w1.exact[1:], gan_d_loss)[0]:+.2f}")
@@ -436,7 +439,7 @@ torch.manual_seed(0)
 fresh = Discriminator(2, 128, 3).to(device)
 rr, rf = runtime.generator(1, device), runtime.generator(2, device)
 fit_discriminator(fresh, lambda n: ring.sample(n, rr, device), lambda n: sample_from(final_gen, final_gen.noise(n, rf)),
-                  steps=300, lr=1e-3, variant="wgan_clip", clip=0.01)
+                  steps=FAMILY_STEPS, lr=FIT_LR, variant="wgan_clip", clip=CLIP)
 with torch.no_grad():
     fresh_w = losses.wasserstein_estimate(fresh(wgan_w1.real), fresh(generate(final_gen, 512, wgan_w1.seed))).item()
 print(f"final WGAN generator: exact W1 {wgan_w1.exact[-1]:.3f}; the training critic's Ŵ {wgan_w1.estimate[-1]:.1e}; "
@@ -449,17 +452,17 @@ for variant, label in (("wgan_clip", "WGAN (clipping)"), ("gan", "GAN (non-satur
 axes[0].axhline(floor_w1, color="grey", ls="--", label="floor (real vs real)")
 axes[0].set(xlabel="step", ylabel="exact W1", yscale="log", title="exact W1 to the ring")
 axes[0].legend(frameon=False)
-critic_loss = -np.convolve(runs["wgan_clip"][0].history["d_loss"], np.ones(50) / 50, mode="valid")
-axes[1].plot(np.arange(50, 50 + len(critic_loss)), critic_loss, color="lightgrey",
-             label="−critic loss, minibatches (mean of 50)")
+critic_loss = -np.convolve(runs["wgan_clip"][0].history["d_loss"], np.ones(WINDOW) / WINDOW, mode="valid")
+axes[1].plot(np.arange(WINDOW, WINDOW + len(critic_loss)), critic_loss, color="lightgrey",
+             label=f"−critic loss, minibatches (mean of {WINDOW})")
 axes[1].plot(wgan_w1.steps[1:], wgan_w1.estimate[1:], "o-", ms=3, color=plots.COLOURS["d"],
              label="Ŵ on the fixed sets")  # from the first record on: at step 0 the critic was never clipped
 axes[1].set(xlabel="step", ylabel="Ŵ", title="the WGAN critic's estimate")
 axes[1].legend(frameon=False)
-d_loss = np.convolve(runs["gan"][0].history["d_loss"], np.ones(50) / 50, mode="valid")
-axes[2].plot(np.arange(50, 50 + len(d_loss)), d_loss, color=plots.COLOURS["generator"])
+d_loss = np.convolve(runs["gan"][0].history["d_loss"], np.ones(WINDOW) / WINDOW, mode="valid")
+axes[2].plot(np.arange(WINDOW, WINDOW + len(d_loss)), d_loss, color=plots.COLOURS["generator"])
 axes[2].axhline(math.log(4), color="grey", ls=":", label="log 4")
-axes[2].set(xlabel="step", ylabel="D loss (mean of 50)", title="the GAN discriminator's loss")
+axes[2].set(xlabel="step", ylabel=f"D loss (mean of {WINDOW})", title="the GAN discriminator's loss")
 axes[2].legend(frameon=False)
 plt.show()
 fig, axes = plt.subplots(1, 2, figsize=(9, 4.2), layout="constrained")
@@ -493,7 +496,7 @@ plt.show()
 # below $\log 4 \approx 1.39$, and after step 1,000 it creeps back *up* while the
 # GAN's $W_1$ keeps falling: a loss near $\log 4$ says that $D$ cannot tell the samples apart, which
 # is true of a good generator and of a weak discriminator alike. It does not track
-# $W_1$ either (rank correlation −0.51).
+# $W_1$ either (rank correlation −0.66).
 #
 # **A larger $c$.** At $c = 0.01$ the critic's answer is of order $10^{-5}$,
 # lost in the noise of training. Is that the method, or the paper's $c$ on our
@@ -555,7 +558,7 @@ plots.plot_points({"data": w1.real, "generated": generate(trainer.gen, 1000)}, a
 plt.show()
 
 # %% [markdown]
-# The larger $c$ trains a much better generator, in about half the time (9 s
+# The larger $c$ trains a much better generator, in about half the time (10 s
 # against 19 s in this run: two critic steps per generator step instead of
 # five): all 8 modes, 55 % of the samples high quality, the modes evenly filled
 # (reverse KL 0.035), and an exact $W_1$ of 0.091, not far above the floor of
@@ -620,7 +623,7 @@ for c in CS:
     rr, rf = runtime.generator(1, device), runtime.generator(2, device)
     fit_discriminator(net, lambda n: ring.sample(n, rr, device),
                       lambda n: 0.3 * torch.randn(n, 2, generator=rf, device=device),
-                      steps=FIT, lr=1e-3, variant="wgan_clip", clip=c)
+                      steps=FIT, lr=FIT_LR, variant="wgan_clip", clip=c)
     clipped[c] = net
     with torch.no_grad():
         w_hat = losses.wasserstein_estimate(net(ring_big), net(blob_eval)).item()
@@ -721,15 +724,20 @@ plt.show()
 #
 # The weights' gradients (left) separate just as clearly by $c$ — around
 # $10^{-21}$, $10^{-11}$ and $10^{6}$, some 27 orders of magnitude for a factor
-# of 100 in $c$ — but, unlike the curves in Gulrajani et al.'s Figure 1(b), they
-# are almost flat across the middle layers. That is what the chain rule of
-# section 4 gives when the forward signal changes at the same rate as the
-# backward one: $\partial\mathcal L/\partial W_l$ multiplies the gradient reaching
-# layer $l$ (a product of the later layers, right panel) by the difference
-# between real and generated activations entering it (a product of the earlier
-# layers), which shrinks at $c = 0.01$ and grows at $c = 0.1$ at about the same
-# rate. The product is about the same for every $l$; what changes with $c$ is its
-# level, a power of $c$ set by the depth. Either way, the optimiser of a deep
+# of 100 in $c$. Unlike the curves in Gulrajani et al.'s Figure 1(b), at
+# $c = 0.01$ and $c = 0.1$ they are almost flat across the middle layers
+# ($3\cdot10^{-12}$ and $3\cdot10^{6}$ from layer 2 on, rising only near the
+# output at $c = 0.01$). That is what the chain rule of section 4 gives when the
+# forward signal changes at the same rate as the backward one:
+# $\partial\mathcal L/\partial W_l$ multiplies the gradient reaching layer $l$ (a
+# product of the later layers, right panel) by the difference between real and
+# generated activations entering it (a product of the earlier layers), which
+# shrinks at $c = 0.01$ and grows at $c = 0.1$ at about the same rate. The product
+# is about the same for every $l$; what changes with $c$ is its level, a power of
+# $c$ set by the depth. At $c = 0.001$ that forward difference underflows as
+# well: the weights' gradients are exactly zero at layer 2 and in the last four
+# layers, and in between they rise about tenfold per layer, from $5\cdot10^{-23}$
+# to $6\cdot10^{-20}$: far below anything an optimiser can use. Either way, the optimiser of a deep
 # clipped critic faces gradients that are useless ($c \le 0.01$) or explosive
 # ($c = 0.1$), and the usable range of $c$ shrinks as the network deepens.
 #
@@ -767,11 +775,8 @@ print("sliders shown:", [name for name, s in panel.sliders.items() if not s.disa
 
 # %% tags=["nbval-ignore-output"]
 SIZE = 16
-train = load_images("digits", SIZE)
-heldout = load_images("digits", SIZE, train=False)
-scorer = ImageScorer(digit_classifier(SIZE, device=device), train.images.to(device))
+train, heldout, scorer, floor = digits_setup(SIZE, device)  # chapter 04's digits and yardstick
 N_SCORE = len(heldout)
-floor = scorer.floor(heldout.images.to(device))
 FULL_IMG = 600
 IMG_STEPS = runtime.steps(FULL_IMG, 30)  # CI mode stops early on the same schedule
 image_trainer = dcgan_trainer(train, "wgan_clip", seed=0, device=device)
@@ -782,14 +787,12 @@ print(f"WGAN (clipping) on the digits: n_critic {hp.n_critic}, c {hp.clip:g}, ba
       f"{IMG_STEPS} steps in {sum(h['seconds']):.0f} s")
 for step, fd, score in zip(image_tracker.steps, image_tracker.fd, image_tracker.score):
     print(f"  step {step:4d}: FD {fd:6.2f} (floor {floor:.2f}), classifier score {score:.2f}")
-plt.figure(figsize=(4, 4))
-plt.imshow(plots.image_grid(generate(image_trainer.gen, 36, seed=4), nrow=6))
-plt.axis("off")
-plt.title(f"WGAN (clipping), step {IMG_STEPS}")
+fig, ax = plt.subplots(figsize=(4, 4))
+plots.plot_images(generate(image_trainer.gen, 36, seed=4), ax=ax, title=f"WGAN (clipping), step {IMG_STEPS}")
 plt.show()
 
 # %% [markdown]
-# In the full-length run (600 steps, 35–50 s on our CPU) the FD falls from
+# In the full-length run (600 steps, about 30 s on our CPU) the FD falls from
 # 31 to 20 with a classifier score of 5.7; the grid shows digit-like strokes,
 # many of them blurred or ambiguous. That is clearly **worse** than chapter 04's
 # non-saturating DCGAN: 12.8 after 1,500 steps (about 24 s, batch 32) and 5.95

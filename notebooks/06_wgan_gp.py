@@ -52,12 +52,11 @@ import torch
 
 from gan_tutor import losses, penalties, plots, runtime
 from gan_tutor.checks import check_close, check_less
-from gan_tutor.data import grid25, load_images, ring8
+from gan_tutor.data import grid25, ring8
 from gan_tutor.diagnostics import critic_layer_grad_norms
 from gan_tutor.divergences import w1_samples
-from gan_tutor.metrics import ImageScorer, digit_classifier
 from gan_tutor.models import DCGANDiscriminator, Discriminator
-from gan_tutor.recipes import (TOY2D, ImageTracker, LinearDecay, ModeTracker, dcgan_trainer, generate,
+from gan_tutor.recipes import (TOY2D, ImageTracker, LinearDecay, ModeTracker, dcgan_trainer, digits_setup, generate,
                                sample_from, toy2d_trainer)
 from gan_tutor.train import VARIANTS, fit_discriminator
 from gan_tutor.widgets import TrainingPanel
@@ -185,8 +184,9 @@ fit_discriminator(gp_critic, *samplers(), FIT_STEPS, lr=1e-3, variant="wgan_gp",
 
 real_eval, fake_eval = ring.sample(1000, generator=10, device=device), generate(g0, 1000, seed=11)
 x_hat = penalties.interpolates(real_eval, fake_eval, generator=runtime.generator(12, device))
+FITTED = f"after {FIT_STEPS} steps"
 norms = {"initialisation, at x̂": penalties.gradient_norms(init_critic, x_hat),
-         "after 300 steps, at x̂": penalties.gradient_norms(gp_critic, x_hat)}
+         f"{FITTED}, at x̂": penalties.gradient_norms(gp_critic, x_hat)}
 
 # the optimal coupling of the two sets: equal weights, so the plan is a permutation (one partner each)
 cost = ot.dist(real_eval.cpu().double().numpy(), fake_eval.cpu().double().numpy(), metric="euclidean")
@@ -195,11 +195,11 @@ xr, yg = real_eval, fake_eval[partner]
 x_c = penalties.interpolates(xr, yg, generator=runtime.generator(13, device))  # on the coupled segments
 grad_c = penalties.input_gradients(gp_critic, x_c, create_graph=False)
 direction = (xr - yg) / (xr - yg).norm(dim=1, keepdim=True)  # (x − y)/‖x − y‖
-norms["after 300 steps, on coupled segments"] = grad_c.norm(dim=1)
+norms[f"{FITTED}, on coupled segments"] = grad_c.norm(dim=1)
 for name, v in norms.items():
     q = torch.quantile(v, torch.tensor([0.1, 0.5, 0.9], device=device)).tolist()
     print(f"‖∇f‖ {name:<38}: median {q[1]:.2f}, 10–90 % range {q[0]:.2f}–{q[2]:.2f}")
-check_close("median ‖∇f‖ at x̂ after fitting", norms["after 300 steps, at x̂"].median(), 1.0, tol=0.1, digits=2)
+check_close("median ‖∇f‖ at x̂ after fitting", norms[f"{FITTED}, at x̂"].median(), 1.0, tol=0.1, digits=2)
 check_close("median slope ∇f·(x − y)/‖x − y‖ along the coupled segments", (grad_c * direction).sum(1).median(),
             1.0, tol=0.1, digits=2)
 check_less("median ‖∇f‖ at x̂ at initialisation", norms["initialisation, at x̂"].median(), 0.5)
@@ -326,18 +326,21 @@ for gamma in (1.0, 10.0, 100.0):
 # %%
 one_sided = replace(VARIANTS["wgan_gp"], name="WGAN-GP, one-sided",
                     penalty=lambda d, r, f, hp, g: penalties.gradient_penalty(d, r, f, g, one_sided=True))
+GAMMA_TRAP, S_START, TRAP_STEPS, TRAP_LR = 10.0, -0.5, 400, 1e-2
 ends = {}
 for label, variant in (("two-sided", "wgan_gp"), ("one-sided", one_sided)):
     lin = torch.nn.Linear(1, 1).to(device)
-    torch.nn.init.constant_(lin.weight, 0.5)  # f(x) = 0.5 x: s = −0.5, the wrong side
+    torch.nn.init.constant_(lin.weight, -S_START)  # f(x) = −s x with s = −0.5: the wrong side
     torch.nn.init.zeros_(lin.bias)
     fit_discriminator(lin, lambda n: torch.zeros(n, 1, device=device), lambda n: torch.full((n, 1), DELTA, device=device),
-                      400, batch_size=64, lr=1e-2, variant=variant, generator=runtime.generator(21, device), gamma=10.0)
+                      TRAP_STEPS, batch_size=64, lr=TRAP_LR, variant=variant, generator=runtime.generator(21, device),
+                      gamma=GAMMA_TRAP)
     ends[label] = -lin.weight.item()
-    print(f"{label}: s from −0.5 to {ends[label]:+.2f}, Ŵ = sΔ = {ends[label] * DELTA:+.2f}")
-# a deterministic loss; Adam at lr 1e-2 jitters by about lr/2 around its minimum
-check_close("two-sided: s stays at −(1 − Δ/(2γ))", ends["two-sided"], -(1 - DELTA / 20), tol=0.02, digits=2)
-check_close("one-sided: s reaches 1 + Δ/(2γ)", ends["one-sided"], 1 + DELTA / 20, tol=0.02, digits=2)
+    print(f"{label}: s from {S_START:+.1f} to {ends[label]:+.2f}, Ŵ = sΔ = {ends[label] * DELTA:+.2f}")
+# a deterministic loss; Adam jitters by about lr/2 around its minimum: tolerance 2 lr
+check_close("two-sided: s stays at −(1 − Δ/(2γ))", ends["two-sided"], -(1 - DELTA / (2 * GAMMA_TRAP)), tol=2 * TRAP_LR,
+            digits=2)
+check_close("one-sided: s reaches 1 + Δ/(2γ)", ends["one-sided"], 1 + DELTA / (2 * GAMMA_TRAP), tol=2 * TRAP_LR, digits=2)
 
 # %% [markdown]
 # The two-sided critic settles with the wrong sign, reporting $\hat W = -1.8$ for a
@@ -430,7 +433,7 @@ with torch.no_grad():
         else:
             check_less("clipped critic's estimate / W1", est / w1, 0.01)
 check_close("GP critic: modes scored below the generated samples", below["gradient penalty"], 0, tol=0)
-check_less("clipping: modes scored above the generated samples (fewer than all 8)", 8 - below["clipping"], 8)
+check_less("clipping: modes scored below the generated samples (at least one, i.e. −count < 0)", -below["clipping"], 0)
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), layout="constrained")
 pts = {"real": real_eval[:300], "generated": fake_eval[:300]}
@@ -486,7 +489,8 @@ plt.show()
 gp_norms = np.array(layer_norms["GP γ = 10"])
 check_less("GP: largest / smallest layer gradient", gp_norms.max() / gp_norms.min(), 100)
 check_less("clip c = 0.001: largest layer gradient", max(layer_norms["clip c = 0.001"]), 1e-10)
-check_less("clip c = 0.1: 1,000, below the smallest layer gradient", 1e3, min(layer_norms["clip c = 0.1"]))
+check_less("clip c = 0.1: 1,000 / smallest layer gradient (every layer's gradient above 1,000)",
+           1e3 / min(layer_norms["clip c = 0.1"]), 1.0)
 
 # %% [markdown]
 # Two orders of magnitude of $c$ give more than twenty orders of magnitude of
@@ -519,8 +523,9 @@ paper_settings = dict(TOY2D["wgan_gp"], lr=1e-4, n_critic=5, gamma=10.0)  # Algo
 paper_run = toy2d_trainer(ring, "wgan_gp", seed=0, device=device, **paper_settings)
 tracker = ModeTracker(ring, every=PAPER_STEPS // 4)
 t0 = time.perf_counter()
-paper_run.train(PAPER_STEPS, callbacks=[LinearDecay(1e-4, PAPER_FULL), tracker])
-print(f"the paper's settings: {PAPER_STEPS} steps ({5 * PAPER_STEPS} critic steps) in {time.perf_counter() - t0:.0f} s")
+paper_run.train(PAPER_STEPS, callbacks=[LinearDecay(paper_settings["lr"], PAPER_FULL), tracker])
+print(f"the paper's settings: {PAPER_STEPS} steps ({paper_run.hyper.n_critic * PAPER_STEPS} critic steps) "
+      f"in {time.perf_counter() - t0:.0f} s")
 for step, stats in zip(tracker.steps, tracker.stats):
     print(f"  step {step:>5}: {stats}")
 shown = {"real": ring.sample(1000, generator=5, device=device), "generated": generate(paper_run.gen, 1000, seed=6)}
@@ -657,7 +662,7 @@ check_close("steps trained", panel.trainer.iteration, 20, tol=0)
 # backward pass through the convolutions, are too slow for this budget: in a
 # trial run on this machine, 400 generator steps of the paper's settings
 # (n_critic 5, rate $10^{-4}$, batch 64) took more than a minute and still left
-# noise-like samples (FD 238). So, as on the toy data: one critic step per
+# noise-like samples (FD 238; that run is not part of this notebook). So, as on the toy data: one critic step per
 # generator step, a higher rate, $4\cdot10^{-4}$, falling linearly, and batches of
 # 32. Unlike chapter 04's DCGAN it needs no instance noise. Scored as in chapter
 # 04: Fréchet distance and classifier score on as many images as the held-out
@@ -665,12 +670,8 @@ check_close("steps trained", panel.trainer.iteration, 20, tol=0)
 
 # %% tags=["nbval-ignore-output"]
 SIZE = 16
-train = load_images("digits", SIZE)
-heldout = load_images("digits", SIZE, train=False)
-classifier = digit_classifier(SIZE, device=device)
-scorer = ImageScorer(classifier, train.images.to(device))
+train, heldout, scorer, floor = digits_setup(SIZE, device)  # chapter 04's digits and yardstick
 N_SCORE = len(heldout)
-floor = scorer.floor(heldout.images.to(device))
 print(f"FD floor (held-out real digits, {N_SCORE} images): {floor:.2f}; "
       f"classifier score of held-out real digits: {scorer.score(heldout.images.to(device)):.2f}")
 
