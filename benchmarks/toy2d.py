@@ -4,13 +4,15 @@
     python benchmarks/toy2d.py --variants gan --data ring8 --seeds 3 --steps 4000
     python benchmarks/toy2d.py --variants gan --data ring8 --first-seed 5   # seeds 5–9, held out
 
-Each variant runs with its shared recipe, ``recipes.TOY2D[variant]`` (command-line
-options override it), for ``STEPS[variant]`` steps. For the GANs (a ReLU generator
-of 3 × 96 units, batch 32, 10,000 steps) they came from searches on the ring, seeds
-0–4, checked on seeds 5–9: a ReLU generator tears the noise into eight pieces with
-thinner bridges between them than a LeakyReLU one, and small batches and a narrower
-generator buy more steps in the budget. The Wasserstein GANs' departures from their
-papers are explained beside ``TOY2D`` and in the README.
+Each variant runs with its shared recipe, ``recipes.TOY2D[variant]`` (on the grid with
+``recipes.TOY2D_GRID25``'s changes; command-line options override both), for
+``STEPS[variant]`` steps (``STEPS_GRID25`` where the grid's recipe costs more per step).
+For the GANs (a ReLU generator of 3 × 96 units, batch 32, 10,000 steps) they came from
+searches on the ring, seeds 0–4, checked on seeds 5–9: a ReLU generator tears the noise
+into eight pieces with thinner bridges between them than a LeakyReLU one, and small
+batches and a narrower generator buy more steps in the budget. WGAN-GP and WGAN-div use
+the same networks and batch; their departures from their papers are explained beside
+``TOY2D`` and in the README.
 
 Each run trains one variant with the shared recipe (:func:`gan_tutor.recipes.toy2d_trainer`
 with a linear learning-rate decay) for a fixed number of steps on one CPU thread,
@@ -30,21 +32,24 @@ import torch
 from report import columns, command, machine, mean_std, timed_train, with_options
 
 from gan_tutor import data as toy
-from gan_tutor.recipes import TOY2D, LinearDecay, ModeTracker, toy2d_trainer
+from gan_tutor.recipes import TOY2D, TOY2D_GRID25, LinearDecay, ModeTracker, toy2d_trainer
 from gan_tutor.train import VARIANTS
 
 MIXTURES = {"ring8": toy.ring8, "grid25": toy.grid25}
 # Steps per run, aimed at the issues' budgets on one CPU thread (20 s for the GANs of issue 3,
 # 60 s for the Wasserstein GANs of issue 6); the README's table records what they took
-# (about 19 s for the GANs, 60–72 CPU-s for WGAN-GP and WGAN-div with their recipes).
-STEPS = {"gan_saturating": 10000, "gan": 10000, "gan_fm": 10000, "wgan_clip": 4000, "wgan_gp": 13000, "wgan_div": 13000,
+# (about 19 s for the GANs, about 50 CPU-s for WGAN-GP and WGAN-div).
+STEPS = {"gan_saturating": 10000, "gan": 10000, "gan_fm": 10000, "wgan_clip": 4000, "wgan_gp": 18000, "wgan_div": 18000,
          "gan_qp": 10000}
+STEPS_GRID25 = {"wgan_div": 11000}  # two critic steps per generator step there (TOY2D_GRID25)
 
 
-def settings(variant: str, args: argparse.Namespace) -> dict:
-    """The shared recipe's settings for ``variant`` (:data:`gan_tutor.recipes.TOY2D`), with
-    every option given on the command line on top."""
-    return with_options(dict(TOY2D.get(variant, {})), args,
+def settings(variant: str, mixture: str, args: argparse.Namespace) -> dict:
+    """The shared recipe's settings for ``variant`` (:data:`gan_tutor.recipes.TOY2D`, with
+    :data:`gan_tutor.recipes.TOY2D_GRID25` on the grid), with every option given on the
+    command line on top."""
+    recipe = dict(TOY2D.get(variant, {}), **(TOY2D_GRID25.get(variant, {}) if mixture == "grid25" else {}))
+    return with_options(recipe, args,
                         {"lr": "lr", "hidden": "hidden", "depth": "depth", "g_depth": "g_depth", "g_hidden": "g_hidden",
                          "g_slope": "g_slope",
                          "n_critic": "n_critic", "gamma": "gamma", "batch": "batch_size"})
@@ -52,8 +57,8 @@ def settings(variant: str, args: argparse.Namespace) -> dict:
 
 def run(variant: str, mixture: str, seed: int, args: argparse.Namespace) -> dict:
     data = MIXTURES[mixture]()
-    kw = settings(variant, args)
-    steps = args.steps or STEPS.get(variant, 7000)
+    kw = settings(variant, mixture, args)
+    steps = args.steps or (STEPS_GRID25 if mixture == "grid25" else {}).get(variant, STEPS.get(variant, 7000))
     trainer = toy2d_trainer(data, variant, seed=seed, **kw)
     seconds, cpu = timed_train(trainer, steps, [LinearDecay(trainer.hyper.lr_d, steps, lr_g=trainer.hyper.lr_g)])
     stats = ModeTracker(data).score(trainer)
@@ -68,9 +73,9 @@ def layers(net: torch.nn.Module) -> str:
     return f"{len(linears) - 1}×{linears[0].out_features} {'ReLU' if relu else 'LeakyReLU'}"
 
 
-def describe(variant: str, args: argparse.Namespace) -> str:
+def describe(variant: str, mixture: str, args: argparse.Namespace) -> str:
     """The recipe as the trainer will use it (read back from a tiny trainer built with it)."""
-    kw = settings(variant, args)
+    kw = settings(variant, mixture, args)
     trainer = toy2d_trainer(MIXTURES["ring8"](), variant, **kw)
     hp = trainer.hyper
     knobs = ", ".join(f"{k} {getattr(hp, k):g}" for k in VARIANTS[variant].knobs)
@@ -100,8 +105,9 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     print(f"# {machine()}; seeds {seeds[0]}–{seeds[-1]}; recipe per variant (recipes.TOY2D + options):")
-    for name in args.variants:
-        print(f"#   {name}: {describe(name, args)}")
+    for mixture in args.data:
+        for name in args.variants:
+            print(f"#   {name}, {mixture}: {describe(name, mixture, args)}")
     print(command("toy2d.py", argv))
     print("| variant | data | steps | modes | % high quality | reverse KL | s / run | CPU s / run | steps / s |")
     print("|---|---|---|---|---|---|---|---|---|")

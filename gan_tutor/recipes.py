@@ -18,7 +18,7 @@ from .metrics import PROTOCOL_SAMPLES, ImageScorer, ModeStats, digit_classifier,
 from .models import DCGANDiscriminator, DCGANGenerator, Discriminator, Generator
 from .train import Trainer, Variant, get_variant
 
-__all__ = ["TOY2D", "toy2d_trainer", "dcgan_trainer", "DigitsSetup", "digits_setup", "LinearDecay", "ModeTracker", "ImageTracker", "generate",
+__all__ = ["TOY2D", "TOY2D_GRID25", "toy2d_trainer", "dcgan_trainer", "DigitsSetup", "digits_setup", "LinearDecay", "ModeTracker", "ImageTracker", "generate",
            "sample_from"]
 
 
@@ -34,29 +34,34 @@ def _hyper(variant: str | Variant, lr: float, hyper: dict):
 
 # Settings for the 2-D mixtures, one per registered variant, that train within about a
 # minute on one CPU thread, found by the short searches the README's benchmark section
-# describes; the chapters and benchmarks/toy2d.py share them:
-# ``toy2d_trainer(data, name, **TOY2D[name])``. They depart from the papers' image settings
-# where a small budget needs it (WGAN-GP: one critic step per generator step and γ = 0.1,
-# the value in the WGAN-GP authors' own toy script, instead of 5 and 10). WGAN-clip keeps
-# the paper's c = 0.01, n_critic 5 and RMSProp but at lr 1e-3 (paper 5e-5); they learn the
-# ring poorly here (chapter 05 shows c = 0.1). WGAN-div: n_critic 1 (paper 5) and lr 1e-3
-# (paper 2e-4) suit the ring only: on grid25 pass n_critic=2 (with 1 it found 11/25 modes,
-# chapter 07; the README's benchmark row uses 2). The GANs (issue 3's 20-second budget)
-# use a ReLU generator of 3 × 96 units and batch 32, which fit 10,000 steps in the budget
-# and leave fewer samples on the bridges between modes than the LeakyReLU 4 × 128 one at
-# batch 64 (95 % high quality on the ring against 89 %, in about 19 s; README).
+# describes; the chapters and benchmarks/toy2d.py share them: ``toy2d_trainer(data, name,
+# **TOY2D[name])``. They depart from the papers' image settings where a small budget needs
+# it. The GANs (issue 3's 20-second budget) use a ReLU generator of 3 × 96 units and batch
+# 32, which fit 10,000 steps in the budget and leave fewer samples on the bridges between
+# modes than a LeakyReLU 4 × 128 one at batch 64 (95 % high quality on the ring against
+# 89 %, in about 19 s; README). WGAN-GP and WGAN-div use the same networks and batch at lr 2e-3
+# (papers 1e-4 and 2e-4; 1e-3 gave 57 % high quality on the grid against 78 % for WGAN-GP,
+# 34 % against 57 % for WGAN-div, and the same on the ring), and one critic step per
+# generator step (papers 5); WGAN-GP γ = 0.1, the value in the WGAN-GP authors' own toy
+# script, instead of 10. WGAN-clip keeps the paper's c = 0.01, n_critic 5 and RMSProp but at
+# lr 1e-3 (paper 5e-5), with a LeakyReLU generator of 4 × 128 units at batch 64; it learns
+# the ring poorly here (chapter 05 shows c = 0.1).
 _GAN_TOY = dict(lr=1e-3, batch_size=32, g_depth=3, g_hidden=96, g_slope=0.0)
 TOY2D: dict[str, dict] = {
     "gan_saturating": dict(_GAN_TOY),  # copies: editing one recipe must not edit the others
     "gan": dict(_GAN_TOY),
     "gan_fm": dict(_GAN_TOY),
     "wgan_clip": dict(lr=1e-3, batch_size=64, g_depth=4),
-    "wgan_gp": dict(lr=1e-3, batch_size=64, g_depth=4, n_critic=1, gamma=0.1),
-    "wgan_div": dict(lr=1e-3, batch_size=64, g_depth=4, n_critic=1),
-    # GAN-QP (chapter 07): the GANs' ReLU generator, one critic step (paper 2) at lr 1e-3 (paper 2e-4),
+    "wgan_gp": dict(_GAN_TOY, lr=2e-3, n_critic=1, gamma=0.1),
+    "wgan_div": dict(_GAN_TOY, lr=2e-3, n_critic=1),
+    # GAN-QP (chapter 07): the GANs' recipe with one critic step (paper 2) at lr 1e-3 (paper 2e-4),
     # γ = 1/(2λ) = 0.05 as in the paper; with the LeakyReLU 4 × 128 generator it collapsed onto one ring mode
     "gan_qp": dict(_GAN_TOY, n_critic=1),
 }
+# What changes on the 5×5 grid (``dict(TOY2D[name], **TOY2D_GRID25.get(name, {}))``):
+# WGAN-div needs two critic steps per generator step there (with one it found 16 of the
+# 25 modes in chapter 07's 6,000 steps; the benchmark's two found 24.8 in 11,000).
+TOY2D_GRID25: dict[str, dict] = {"wgan_div": dict(n_critic=2)}
 
 
 def toy2d_trainer(data: GaussianMixture2D, variant: str = "gan", seed: int = 0, device="cpu",

@@ -55,7 +55,7 @@ from gan_tutor.checks import check_close, check_less
 from gan_tutor.data import grid25, ring8
 from gan_tutor.diagnostics import critic_layer_grad_norms
 from gan_tutor.divergences import w1_samples
-from gan_tutor.models import DCGANDiscriminator, Discriminator
+from gan_tutor.models import DCGANDiscriminator, Discriminator, Generator
 from gan_tutor.recipes import (TOY2D, ImageTracker, LinearDecay, ModeTracker, dcgan_trainer, digits_setup, generate,
                                sample_from, toy2d_trainer)
 from gan_tutor.train import VARIANTS, fit_discriminator
@@ -153,8 +153,8 @@ print(f"this network's Lipschitz constant is at least {ratio.max():.3f} (the lar
 # critic scores real samples high).
 #
 # **The problem for the rest of this part.** Real: the ring of eight Gaussians.
-# Generated: the samples of the generator the WGAN-GP of section 6 starts from,
-# an untrained MLP whose samples sit in a small blob near the origin. With all
+# Generated: the samples of an untrained MLP generator (four hidden layers of
+# 128 LeakyReLU units), which sit in a small blob near the origin. With all
 # the fakes at one point $c$ the optimal critic is easy to name, a cone
 # $f^*(x) = \lVert x - c\rVert$ + const, with gradient norm 1 everywhere. We fit
 # a critic *alone* against these two samplers (`train.fit_discriminator`, each
@@ -166,10 +166,10 @@ print(f"this network's Lipschitz constant is at least {ratio.max():.3f} (the lar
 
 # %%
 ring = ring8()
-start = toy2d_trainer(ring, "wgan_gp", seed=0, device=device, **TOY2D["wgan_gp"])  # section 6's GAN at step 0
-g0 = start.gen
-init_critic = copy.deepcopy(start.disc)  # Discriminator(2, 128, 3), untrained
-gp_critic = copy.deepcopy(start.disc)
+torch.manual_seed(0)  # the weights of this part: fixed here, not by a training recipe
+g0 = Generator(2, 2, hidden=128, depth=4).to(device)  # untrained: z ~ N(0, I) in 2-D to a blob near 0
+init_critic = Discriminator(2, hidden=128, depth=3).to(device)  # untrained
+gp_critic = copy.deepcopy(init_critic)
 
 
 def samplers():
@@ -412,7 +412,7 @@ check_close("Adam's β1 (no momentum)", gp.optimizer_kwargs["betas"][0], 0.0, to
 # **one scale for both panels**: the key's arrow has norm 1.
 
 # %%
-clip_critic = copy.deepcopy(start.disc)
+clip_critic = copy.deepcopy(init_critic)
 fit_discriminator(clip_critic, *samplers(), FIT_STEPS, lr=TOY2D["wgan_clip"]["lr"], variant="wgan_clip", clip=0.01)
 
 w1 = w1_samples(real_eval.cpu(), fake_eval.cpu())  # exact W1 of the two sets of 1,000 (optimal transport)
@@ -541,10 +541,10 @@ plt.show()
 
 # %% [markdown]
 # After 8,000 critic steps the paper's settings have not found the ring: at the
-# four checkpoints the generator covered 1, 3, 3 and finally 0 of the 8 modes,
+# four checkpoints the generator covered 1, 1, 2 and finally 0 of the 8 modes,
 # with almost no sample near a mode, and at the end its samples sit off the ring
-# altogether, in an arc around (2.2, −2.6) (the picture is zoomed out to show
-# them). The critic is not what fails: its gradient norm is close to 1, as the
+# altogether, on a bent line south-west of it, centred near (−1.5, −1.75) (the
+# picture is zoomed out to show them). The critic is not what fails: its gradient norm is close to 1, as the
 # penalty asks.
 # The generator, moving at $10^{-4}$ once per five critic steps, is a cloud
 # drifting across the plane after a critic that points it at the whole ring at
@@ -554,8 +554,10 @@ plt.show()
 #
 # The toy recipe (`recipes.TOY2D["wgan_gp"]`, shared with `benchmarks/toy2d.py`)
 # departs from Algorithm 1 where a small budget needs it: **one** critic step
-# per generator step, learning rate $10^{-3}$ for both networks (falling linearly
-# to 1 %), batch 64, and **γ = 0.1**, the value in the authors' own toy script
+# per generator step, learning rate $2\cdot10^{-3}$ for both networks (falling
+# linearly to 1 %), batches of 32 for a ReLU generator of 3 × 96 units (the
+# toy networks of the GANs in the README's benchmark; the critic is the MLP of
+# sections 2–5), and **γ = 0.1**, the value in the authors' own toy script
 # (`gan_toy.py` in their repository, with the comment that a smaller λ "makes
 # things faster for toy tasks, but isn't necessary if you increase CRITIC_ITERS
 # enough"). By the closed form of section 3, a critic this loosely penalised
@@ -565,7 +567,8 @@ plt.show()
 #
 # Clipping and the penalty, each with its toy recipe, on the ring and on the
 # grid: clipping (`TOY2D["wgan_clip"]`: RMSProp at $10^{-3}$, $c = 0.01$,
-# n_critic = 5) for 2,000 generator steps, the penalty for 8,000, so that both
+# n_critic = 5, with the LeakyReLU generator of 4 × 128 units and batches of
+# 64 of chapter 05) for 2,000 generator steps, the penalty for 8,000, so that both
 # make a similar number of critic updates (10,000 and 8,000). Eight times per
 # run we score 2,500 samples with the protocol of chapter 03 (modes captured,
 # % high-quality samples within 3 standard deviations of a mode, reverse KL of
@@ -613,23 +616,26 @@ plt.show()
 
 # %% [markdown]
 # For a similar number of critic updates (the left column's axis) the penalty
-# wins clearly on both mixtures. On the ring WGAN-GP ends with all 8 modes,
-# 88 % of its samples high quality and a reverse KL of 0.004, an almost even
+# wins clearly on both mixtures (each with its own recipe, so the generators
+# differ too). On the ring WGAN-GP ends with all 8 modes,
+# 95 % of its samples high quality and a reverse KL of 0.003, an almost even
 # split over the modes. Clipping also touches all 8 modes, but only 1.6 % of its
 # samples lie within reach of one: its generator spreads a ring-shaped cloud
 # around the modes instead of settling on them (reverse KL 0.44). On the grid the
-# penalty finds all 25 modes with 26 % high-quality samples (reverse KL 0.26),
-# still improving when the run ends; clipping finds 16, with 1.4 %.
+# penalty finds all 25 modes with 36 % high-quality samples (reverse KL 0.19),
+# still improving steeply when the run ends; clipping finds 16, with 1.4 %.
 #
 # The critics tell the same story. The clipped one (middle column) is a gentle
 # landscape with gradient norms of about $10^{-4}$ whose hills follow the modes
 # only roughly; the penalised one (right) has a peak on every mode and arrows
-# pointing into them. Its norms, median 1.3 on the ring and 3 on the grid, are
+# pointing into them. Its norms, median 1.3 on the ring and 2.3 on the grid, are
 # above 1: with γ = 0.1 the constraint is loose, as the closed form of section 3
 # predicts. WGAN-GP's samples still show thin bridges between neighbouring
-# modes, where the continuous generator must pass from one mode to the next.
-# These are single runs with one seed each; `benchmarks/toy2d.py` repeats them
-# over several seeds.
+# modes, where the continuous generator must pass from one mode to the next:
+# on the grid whole columns of modes are strung together. These are single
+# runs with one seed each; `benchmarks/toy2d.py` repeats them over five seeds
+# and 18,000 steps (README: on the ring 8/8 modes and 96 % high quality, on the
+# grid 25/25 and 78 %).
 #
 # ## 7 · The live panel
 #
@@ -727,7 +733,7 @@ plt.show()
 #   from $10^{-17}$ to $10^{6}$ depending on $c$.
 # - On a CPU budget the paper's image settings (n_critic 5, λ = 10, rate
 #   $10^{-4}$) are too slow for the toy mixtures; one critic step, γ = 0.1 and a
-#   rate of $10^{-3}$ find every mode of the ring and the grid, where clipping
+#   rate of $2\cdot10^{-3}$ find every mode of the ring and the grid, where clipping
 #   leaves almost no sample on a mode.
 #
 # Next: WGAN-div, which drops the Lipschitz constraint altogether.

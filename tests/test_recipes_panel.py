@@ -12,11 +12,11 @@ import torch
 
 from gan_tutor import divergences as dv
 from gan_tutor import plots
-from gan_tutor.data import GaussianMixture1D, gaussian_1d, ring8
+from gan_tutor.data import GaussianMixture1D, gaussian_1d, grid25, ring8
 from gan_tutor.models import Discriminator, Generator
 from gan_tutor.plots import TrainingView, discriminator_field
 from gan_tutor.recipes import ImageTracker, LinearDecay, ModeTracker, dcgan_trainer, generate, toy2d_trainer
-from gan_tutor.train import Trainer
+from gan_tutor.train import VARIANTS, Trainer
 from gan_tutor.widgets import TrainingPanel
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -378,7 +378,6 @@ def test_recipes_start_from_the_variants_own_defaults():
 
 def test_every_registered_variant_has_a_toy_recipe_that_builds():
     from gan_tutor.recipes import TOY2D
-    from gan_tutor.train import VARIANTS
 
     assert set(TOY2D) == set(VARIANTS)  # benchmarks/toy2d.py runs every variant with its recipe
     for name, kw in TOY2D.items():
@@ -387,6 +386,17 @@ def test_every_registered_variant_has_a_toy_recipe_that_builds():
         for knob, value in kw.items():  # a Hyper field in the recipe reaches the loop
             if hasattr(trainer.hyper, knob):
                 assert getattr(trainer.hyper, knob) == value, (name, knob)
+
+
+def test_the_grids_changes_to_the_recipes_name_variants_and_fields_that_exist():
+    from gan_tutor.recipes import TOY2D, TOY2D_GRID25
+
+    assert set(TOY2D_GRID25) <= set(TOY2D)
+    for name, change in TOY2D_GRID25.items():
+        kw = dict(TOY2D[name], **change)
+        trainer = toy2d_trainer(grid25(), name, hidden=8, depth=1, **{k: v for k, v in kw.items() if k != "hidden"})
+        for knob, value in change.items():  # the change reaches the loop, and is a change
+            assert getattr(trainer.hyper, knob) == value != TOY2D[name].get(knob, getattr(VARIANTS[name].defaults, knob))
 
 
 def test_digits_setup_is_the_chapters_set_up_in_one_call():
