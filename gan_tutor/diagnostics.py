@@ -18,7 +18,7 @@ for l = 1 … L, the experiment of Gulrajani et al. (2017), Figure 1(b); with th
 gradient penalty the norms stay of one order.
 
 **The critic's estimate against the truth.** By the Kantorovich–Rubinstein duality
-(Arjovsky et al. 2017, eq. 3)
+(Arjovsky et al. 2017, eq. 2)
 
 .. math:: W_1(P_r, P_g) = \sup_{\lVert f\rVert_L \le 1}\ \mathbb E_{x\sim P_r} f(x) - \mathbb E_{x\sim P_g} f(x)
           \;\ge\; \hat W = \mathbb E_{P_r} f - \mathbb E_{P_g} f \quad\text{for any 1-Lipschitz } f.
