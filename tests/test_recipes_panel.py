@@ -388,15 +388,24 @@ def test_every_registered_variant_has_a_toy_recipe_that_builds():
                 assert getattr(trainer.hyper, knob) == value, (name, knob)
 
 
-def test_the_grids_changes_to_the_recipes_name_variants_and_fields_that_exist():
-    from gan_tutor.recipes import TOY2D, TOY2D_GRID25
+def test_the_grids_recipes_change_what_they_say_and_reach_the_loop():
+    from gan_tutor.recipes import TOY2D, TOY2D_GRID25, toy2d_recipe
 
     assert set(TOY2D_GRID25) <= set(TOY2D)
+    for name in TOY2D:
+        assert toy2d_recipe(name, ring8()) == TOY2D[name]  # the ring: the recipe itself
+        assert toy2d_recipe(name, "ring8") == TOY2D[name]
     for name, change in TOY2D_GRID25.items():
-        kw = dict(TOY2D[name], **change)
+        kw = toy2d_recipe(name, grid25())
+        assert kw == {**TOY2D[name], **change} and toy2d_recipe(name, "grid25") == kw
+        assert kw is not TOY2D[name] and TOY2D[name] != kw  # a change, made on a copy
         trainer = toy2d_trainer(grid25(), name, hidden=8, depth=1, **{k: v for k, v in kw.items() if k != "hidden"})
-        for knob, value in change.items():  # the change reaches the loop, and is a change
-            assert getattr(trainer.hyper, knob) == value != TOY2D[name].get(knob, getattr(VARIANTS[name].defaults, knob))
+        assert trainer.batch_size == kw["batch_size"] and trainer.hyper.lr_d == trainer.hyper.lr_g == kw["lr"]
+        for knob, value in kw.items():  # every Hyper field in it reaches the loop
+            if hasattr(trainer.hyper, knob):
+                assert getattr(trainer.hyper, knob) == value, (name, knob)
+    with pytest.raises(ValueError, match="no toy recipe for 'wgan_pg'.*wgan_gp"):
+        toy2d_recipe("wgan_pg", "grid25")
 
 
 def test_digits_setup_is_the_chapters_set_up_in_one_call():
