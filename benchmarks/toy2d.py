@@ -11,8 +11,8 @@ For the GANs (a ReLU generator of 3 × 96 units, batch 32, 10,000 steps) they ca
 searches on the ring, seeds 0–4, checked on seeds 5–9: a ReLU generator tears the noise
 into eight pieces with thinner bridges between them than a LeakyReLU one, and small
 batches and a narrower generator buy more steps in the budget. WGAN-GP and WGAN-div use
-the same networks and batch; their departures from their papers are explained beside
-``TOY2D`` and in the README.
+the same networks (WGAN-GP with batches of 128 on the grid); their departures from their
+papers are explained beside ``TOY2D`` and in the README.
 
 Each run trains one variant with the shared recipe (:func:`gan_tutor.recipes.toy2d_trainer`
 with a linear learning-rate decay) for a fixed number of steps on one CPU thread,
@@ -38,7 +38,7 @@ from gan_tutor.train import VARIANTS
 MIXTURES = {"ring8": toy.ring8, "grid25": toy.grid25}
 # Steps per run, aimed at the issues' budgets on one CPU thread (20 s for the GANs of issue 3,
 # 60 s for the Wasserstein GANs of issue 6); the README's table records what they took
-# (about 19 s for the GANs, about 50 CPU-s for WGAN-GP and WGAN-div).
+# (about 19 s for the GANs, 47–57 CPU-s for WGAN-GP and WGAN-div).
 STEPS = {"gan_saturating": 10000, "gan": 10000, "gan_fm": 10000, "wgan_clip": 4000, "wgan_gp": 18000, "wgan_div": 18000,
          "gan_qp": 10000}
 STEPS_GRID25 = {"wgan_gp": 13000, "wgan_div": 11000}  # their grid recipes cost more per step (TOY2D_GRID25)
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    print(f"# {machine()}; seeds {seeds[0]}–{seeds[-1]}; recipe per variant (recipes.TOY2D + options):")
+    print(f"# {machine()}; seeds {seeds[0]}–{seeds[-1]}; recipe per variant and mixture (recipes.toy2d_recipe + options):")
     for mixture in args.data:
         for name in args.variants:
             print(f"#   {name}, {mixture}: {describe(name, mixture, args)}")

@@ -60,17 +60,21 @@ TOY2D: dict[str, dict] = {
 }
 # What changes on the 5×5 grid (:func:`toy2d_recipe` applies it): WGAN-GP takes batches of
 # 128 at lr 3e-3 there (the grid's 25 narrow modes need less noisy steps: 95 % high quality
-# in 13,000 steps against 78 % with the ring's recipe in about the same CPU time; on the
-# ring the same change gave 92 % against 96 % in 11,000 steps); WGAN-div needs two critic
-# steps per generator step (with one it found 16 of the 25 modes in chapter 07's 6,000
-# steps; the benchmark's two found 24.8 in 11,000; batches of 128 at 3e-3 found 19–22 in a
-# trial).
+# in 13,000 steps and 57 CPU-s, against 78 % in 18,000 steps and 49 CPU-s with the ring's
+# recipe; on the ring the change gave 92 % in 11,000 steps, against the ring recipe's 96 %
+# in 18,000); WGAN-div needs two critic steps per generator step (with one it found 16 of
+# the 25 modes in chapter 07's 6,000 steps; the benchmark's two found 24.8 in 11,000;
+# batches of 128 at 3e-3 found 19–22 in trials).
 TOY2D_GRID25: dict[str, dict] = {"wgan_gp": dict(batch_size=128, lr=3e-3), "wgan_div": dict(n_critic=2)}
 
 
 def toy2d_recipe(variant: str, data: GaussianMixture2D | str) -> dict:
-    """The settings of ``variant`` on a mixture (or its name): ``TOY2D[variant]``, with
-    ``TOY2D_GRID25``'s changes on the 5×5 grid. Pass them on: ``toy2d_trainer(data, variant, **recipe)``."""
+    """The settings of ``variant`` on a mixture (or its name, ``"ring8"`` or ``"grid25"``):
+    a copy of ``TOY2D[variant]``, with ``TOY2D_GRID25``'s changes on the 5×5 grid (any other
+    mixture gets the recipe unchanged). Pass them on: ``toy2d_trainer(data, variant, **recipe)``."""
+    if isinstance(data, str) and data not in ("ring8", "grid25"):
+        raise ValueError(f"unknown mixture {data!r}; the book's mixtures are 'ring8' and 'grid25' "
+                         f"(or pass the GaussianMixture2D itself)")
     name = data if isinstance(data, str) else data.name
     if variant not in TOY2D:
         raise ValueError(f"no toy recipe for {variant!r}; recipes exist for {', '.join(TOY2D)}")

@@ -642,7 +642,7 @@ plt.show()
 # steps keep more samples in between.) These are single runs with one seed
 # each; `benchmarks/toy2d.py` repeats them over five seeds and about a minute
 # each (README: on the ring 8/8 modes and 96 % high quality, on the grid 25/25
-# and 95 %).
+# and 95 %, 92 % on five other seeds).
 #
 # ## 7 · The live panel
 #

@@ -391,14 +391,20 @@ def test_every_registered_variant_has_a_toy_recipe_that_builds():
 def test_the_grids_recipes_change_what_they_say_and_reach_the_loop():
     from gan_tutor.recipes import TOY2D, TOY2D_GRID25, toy2d_recipe
 
-    assert set(TOY2D_GRID25) <= set(TOY2D)
+    # the settings the README's benchmark and chapters 06–07 quote for the grid
+    assert TOY2D_GRID25 == {"wgan_gp": {"batch_size": 128, "lr": 3e-3}, "wgan_div": {"n_critic": 2}}
     for name in TOY2D:
         assert toy2d_recipe(name, ring8()) == TOY2D[name]  # the ring: the recipe itself
         assert toy2d_recipe(name, "ring8") == TOY2D[name]
     for name, change in TOY2D_GRID25.items():
         kw = toy2d_recipe(name, grid25())
-        assert kw == {**TOY2D[name], **change} and toy2d_recipe(name, "grid25") == kw
-        assert kw is not TOY2D[name] and TOY2D[name] != kw  # a change, made on a copy
+        assert toy2d_recipe(name, "grid25") == kw
+        for knob, value in change.items():  # each change is one, and lands in the grid's recipe
+            assert kw[knob] == value != TOY2D[name].get(knob, getattr(VARIANTS[name].defaults, knob, None)), knob
+        assert {k: v for k, v in kw.items() if k not in change} == {k: v for k, v in TOY2D[name].items() if k not in change}
+        kw["lr"] = 123.0  # a copy: editing it leaves the shared recipe alone
+        assert TOY2D[name]["lr"] != 123.0 and toy2d_recipe(name, "grid25")["lr"] != 123.0
+        kw = toy2d_recipe(name, "grid25")
         trainer = toy2d_trainer(grid25(), name, hidden=8, depth=1, **{k: v for k, v in kw.items() if k != "hidden"})
         assert trainer.batch_size == kw["batch_size"] and trainer.hyper.lr_d == trainer.hyper.lr_g == kw["lr"]
         for knob, value in kw.items():  # every Hyper field in it reaches the loop
@@ -406,6 +412,8 @@ def test_the_grids_recipes_change_what_they_say_and_reach_the_loop():
                 assert getattr(trainer.hyper, knob) == value, (name, knob)
     with pytest.raises(ValueError, match="no toy recipe for 'wgan_pg'.*wgan_gp"):
         toy2d_recipe("wgan_pg", "grid25")
+    with pytest.raises(ValueError, match="unknown mixture 'grid'.*'ring8' and 'grid25'"):
+        toy2d_recipe("wgan_gp", "grid")
 
 
 def test_digits_setup_is_the_chapters_set_up_in_one_call():
