@@ -40,7 +40,7 @@ MIXTURES = {"ring8": toy.ring8, "grid25": toy.grid25}
 # 60 s for the Wasserstein GANs of issue 6); the README's table records what they took
 # (about 19 s for the GANs, 47–57 CPU-s for WGAN-GP and WGAN-div).
 STEPS = {"gan_saturating": 10000, "gan": 10000, "gan_fm": 10000, "wgan_clip": 4000, "wgan_gp": 18000, "wgan_div": 18000,
-         "gan_qp": 10000}
+         "gan_qp": 10000}  # GAN-QP: the GANs' step count, about 22 CPU-s (README)
 STEPS_GRID25 = {"wgan_gp": 13000, "wgan_div": 11000}  # their grid recipes cost more per step (TOY2D_GRID25)
 
 
@@ -57,7 +57,7 @@ def settings(variant: str, mixture: str, args: argparse.Namespace) -> dict:
 def run(variant: str, mixture: str, seed: int, args: argparse.Namespace) -> dict:
     data = MIXTURES[mixture]()
     kw = settings(variant, mixture, args)
-    steps = args.steps or (STEPS_GRID25 if mixture == "grid25" else {}).get(variant, STEPS.get(variant, 7000))
+    steps = args.steps or {**STEPS, **(STEPS_GRID25 if mixture == "grid25" else {})}[variant]
     trainer = toy2d_trainer(data, variant, seed=seed, **kw)
     seconds, cpu = timed_train(trainer, steps, [LinearDecay(trainer.hyper.lr_d, steps, lr_g=trainer.hyper.lr_g)])
     stats = ModeTracker(data).score(trainer)
@@ -68,14 +68,14 @@ def run(variant: str, mixture: str, seed: int, args: argparse.Namespace) -> dict
 def layers(net: torch.nn.Module) -> str:
     """An MLP's hidden layers as ``depth×width activation``, read from its modules."""
     linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
-    relu = any(isinstance(m, torch.nn.ReLU) for m in net.modules())
-    return f"{len(linears) - 1}×{linears[0].out_features} {'ReLU' if relu else 'LeakyReLU'}"
+    leaky = [m for m in net.modules() if isinstance(m, torch.nn.LeakyReLU)]
+    return f"{len(linears) - 1}×{linears[0].out_features} {f'LeakyReLU({leaky[0].negative_slope:g})' if leaky else 'ReLU'}"
 
 
 def describe(variant: str, mixture: str, args: argparse.Namespace) -> str:
     """The recipe as the trainer will use it (read back from a tiny trainer built with it)."""
     kw = settings(variant, mixture, args)
-    trainer = toy2d_trainer(MIXTURES["ring8"](), variant, **kw)
+    trainer = toy2d_trainer(MIXTURES[mixture](), variant, **kw)
     hp = trainer.hyper
     knobs = ", ".join(f"{k} {getattr(hp, k):g}" for k in VARIANTS[variant].knobs)
     return (f"G {layers(trainer.gen)}, D {layers(trainer.disc)}, batch {trainer.batch_size}, "

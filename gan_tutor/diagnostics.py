@@ -101,7 +101,7 @@ class W1Tracker:
         for name, v in (("n", n), ("every", every)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        _check_sampler(sample_real)  # (n, generator), as the trainer's
+        _check_sampler(sample_real, who="W1Tracker")  # (n, generator), as the trainer's
         rng = torch.Generator(device="cpu")
         rng.manual_seed(seed)
         self.real = sample_real(n, rng).detach()  # (n, ...), drawn once

@@ -219,7 +219,8 @@ VARIANTS: dict[str, Variant] = {
                         defaults=Hyper(n_critic=5, gamma=2.0, power=6.0, lr_d=2e-4, lr_g=2e-4),
                         knobs=("n_critic", "gamma", "power")),
     # Su 2018 (GAN-QP): the Wasserstein losses (G's E[f(x_r) − f(x_f)] has −E f(x_f)'s gradient) and the
-    # quadratic potential with γ = 1/(2λ), λ = 10; the author's script: 2 critic steps, Adam(2e-4, β1 = 0.5)
+    # quadratic potential with γ = 1/(2λ), λ = 10 on the plain ‖x_r − x_f‖₂ (the author's gan_qp_l2.py uses an RMS distance,
+    # so its λ = 10 is γ = √D/20 here: see penalties.qp_penalty); the script: 2 critic steps, Adam(2e-4, β1 = 0.5)
     "gan_qp": Variant("GAN-QP", _d_wasserstein, _g_wasserstein, penalty=_qp,
                       defaults=Hyper(n_critic=2, gamma=0.05, lr_d=2e-4, lr_g=2e-4), knobs=("n_critic", "gamma")),
 }
@@ -255,15 +256,16 @@ def _d_update(disc: nn.Module, opt: torch.optim.Optimizer, variant: Variant, hp:
 
 # --- the trainer ------------------------------------------------------------------------
 
-def _check_sampler(sample_real) -> None:
-    """sample_real must accept (n, generator): the trainer's generator is its only randomness."""
+def _check_sampler(sample_real, who: str = "the trainer") -> None:
+    """sample_real must accept (n, generator): ``who``'s generator is its only randomness."""
     import inspect
 
     try:
         inspect.signature(sample_real).bind(1, None)
     except TypeError:
-        raise ValueError("sample_real must take two arguments, (n, generator), and return n real samples "
-                         "on the trainer's device, e.g. `lambda n, g: data.sample(n, g, device)`") from None
+        raise ValueError(f"sample_real must take two arguments, (n, generator), and return n real samples "
+                         f"for {who} (its torch.Generator is passed as the second), "
+                         f"e.g. `lambda n, g: data.sample(n, g, device)`") from None
     except ValueError:  # no signature to inspect (some builtins): trust the caller
         pass
 

@@ -682,7 +682,7 @@ for c in CS:
     rr, rf = runtime.generator(1, device), runtime.generator(2, device)
     fit_discriminator(deep, lambda n: ring.sample(n, rr, device),
                       lambda n: 0.3 * torch.randn(n, 2, generator=rf, device=device),
-                      steps=runtime.steps(200, 50), lr=1e-3, variant="wgan_clip", clip=c)
+                      steps=runtime.steps(200, 50), lr=FIT_LR, variant="wgan_clip", clip=c)
     deep_norms[c] = critic_layer_grad_norms(deep, ring_big[:256], blob_eval[:256])  # ‖∂L/∂W_l‖
     # the gradient that reaches each layer's input h_{l−1} (h_0 = x): the backward product alone
     h, layer_inputs = torch.cat([ring_big[:256], blob_eval[:256]]).requires_grad_(True), []

@@ -626,7 +626,7 @@ for gamma, delta in ((0.5, 0.5), (0.5, 2.0), (0.25, 2.0)):
         gap = (line(torch.zeros(1, 1, device=device)) - line(torch.full((1, 1), delta, device=device))).item()
     slope = line.weight.item()
     print(f"{gamma:5.2f} {delta:5.1f} {slope:9.3f} {-1 / (2 * gamma):9.3f} {gap:8.3f} {delta / (2 * gamma):8.3f}")
-    # the loss is deterministic (two points); Adam settles within a few lr (1e-2) of s*
+    # the loss is deterministic (two points); Adam settles within a few QP_FIT_LR of s*
     check_close(f"γ = {gamma}, Δ = {delta}: slope", slope, -1 / (2 * gamma), tol=3 * QP_FIT_LR)
 
 # %% [markdown]
@@ -644,6 +644,7 @@ for gamma, delta in ((0.5, 0.5), (0.5, 2.0), (0.25, 2.0)):
 # %% tags=["nbval-ignore-output"]
 qp_configs = {"gan_qp": TOY2D["gan_qp"], "gan_qp, n_critic 2": dict(TOY2D["gan_qp"], n_critic=2)}
 qp_runs = [("ring8", "gan_qp"), ("grid25", "gan_qp"), ("grid25", "gan_qp, n_critic 2")]
+bounds = {}  # λ E‖x_r − x_f‖ per run: the cap on the critic's gap derived above
 print(f"{'data':<7}{'set-up':<22}{'steps':>6}{'modes':>7}{'high quality':>14}{'reverse KL':>12}"
       f"{'W1 to data':>12}{'critic gap':>12}{'λ E‖x_r − x_f‖':>16}")
 for data_name, name in qp_runs:
@@ -657,11 +658,17 @@ for data_name, name in qp_runs:
     s = modes.stats[-1]
     pair_distance = (w1.real - generate(trainer.gen, w1.n, w1.seed)).norm(dim=1).mean().item()  # random pairs
     bound = pair_distance / (2 * trainer.hyper.gamma)  # λ E‖x_r − x_f‖, on the tracker's own points
+    bounds[data_name, name] = bound
     print(f"{data_name:<7}{name:<22}{trainer.iteration:>6}{f'{s.modes}/{s.total_modes}':>7}"
           f"{s.high_quality:>14.1%}{s.reverse_kl:>12.3f}{w1.exact[-1]:>12.3f}{w1.estimate[-1]:>12.3f}{bound:>16.2f}")
 if not rt.ci:  # the claims of the text, at full length
     check_close("ring8, gan_qp: every mode captured", runs["ring8", "gan_qp"][1].stats[-1].modes, 8, tol=0)
-    check_less("grid25, gan_qp (one critic step): modes captured", runs["grid25", "gan_qp"][1].stats[-1].modes, 20)
+    # the text's claims: the second critic step brings the modes in (10 and 23 in the run described; 5 leaves room
+    # for seed noise, as in section 5), and each gap stays under its bound λ E‖x_r − x_f‖ (derived above)
+    check_less("grid25, gan_qp: modes captured, one critic step minus two",
+               runs["grid25", "gan_qp"][1].stats[-1].modes - runs["grid25", "gan_qp, n_critic 2"][1].stats[-1].modes, -5)
+    for key in qp_runs:
+        check_less(f"{key[0]}, {key[1]}: critic gap / (λ E‖x_r − x_f‖)", runs[key][2].estimate[-1] / bounds[key], 1.0)
 fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained")
 for ax, (data_name, name) in zip(axes, qp_runs):
     trainer, modes, w1 = runs[data_name, name]

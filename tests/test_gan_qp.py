@@ -110,7 +110,7 @@ def test_without_the_penalty_the_critic_runs_away():
 
 # --- the variant -----------------------------------------------------------------------------------
 
-def test_gan_qp_variant_has_the_papers_settings():
+def test_gan_qp_variant_defaults_lambda_10_on_the_plain_distance():
     v = VARIANTS["gan_qp"]
     # Su 2018 and its script: λ = 10 (γ = 1/(2λ) = 0.05), two critic steps, Adam(2e-4, β1 = 0.5)
     assert (v.defaults.n_critic, v.defaults.gamma, v.defaults.lr_d, v.defaults.lr_g) == (2, 0.05, 2e-4, 2e-4)
