@@ -11,8 +11,8 @@ For the GANs (a ReLU generator of 3 × 96 units, batch 32, 10,000 steps) they ca
 searches on the ring, seeds 0–4, checked on seeds 5–9: a ReLU generator tears the noise
 into eight pieces with thinner bridges between them than a LeakyReLU one, and small
 batches and a narrower generator buy more steps in the budget. WGAN-GP and WGAN-div use
-the same networks (WGAN-GP with batches of 128 on the grid); their departures from their
-papers are explained beside ``TOY2D`` and in the README.
+the same networks (both with batches of 128 on the grid, WGAN-div there with WGAN-GP's
+Adam β); their departures from their papers are explained beside ``TOY2D`` and in the README.
 
 Each run trains one variant with the shared recipe (:func:`gan_tutor.recipes.toy2d_trainer`
 with a linear learning-rate decay) for a fixed number of steps on one CPU thread,
@@ -78,8 +78,10 @@ def describe(variant: str, mixture: str, args: argparse.Namespace) -> str:
     trainer = toy2d_trainer(MIXTURES[mixture](), variant, **kw)
     hp = trainer.hyper
     knobs = ", ".join(f"{k} {getattr(hp, k):g}" for k in VARIANTS[variant].knobs)
+    betas = trainer.opt_d.param_groups[0].get("betas")  # Adam's, as the trainer's optimiser holds them
+    optimiser = trainer.variant.optimizer + (f" β ({betas[0]:g}, {betas[1]:g})" if betas else "")
     return (f"G {layers(trainer.gen)}, D {layers(trainer.disc)}, batch {trainer.batch_size}, "
-            f"{VARIANTS[variant].optimizer} lr {hp.lr_d:g} → 1 %, {knobs}")
+            f"{optimiser} lr {hp.lr_d:g} → 1 %, {knobs}")
 
 
 def main(argv=None) -> int:

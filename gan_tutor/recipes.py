@@ -58,14 +58,16 @@ TOY2D: dict[str, dict] = {
     # γ = 1/(2λ) = 0.05 as in the paper; with the LeakyReLU 4 × 128 generator it collapsed onto one ring mode
     "gan_qp": dict(_GAN_TOY, n_critic=1),
 }
-# What changes on the 5×5 grid (:func:`toy2d_recipe` applies it): WGAN-GP takes batches of
-# 128 at lr 3e-3 there (the grid's 25 narrow modes need less noisy steps: 95 % high quality
-# in 13,000 steps and 57 CPU-s, against 78 % in 18,000 steps and 49 CPU-s with the ring's
-# recipe; on the ring the change gave 92 % in 11,000 steps, against the ring recipe's 96 %
-# in 18,000); WGAN-div needs two critic steps per generator step (with one it found 16 of
-# the 25 modes in chapter 07's 6,000 steps; the benchmark's two found 24.8 in 11,000;
-# batches of 128 at 3e-3 found 19–22 in trials).
-TOY2D_GRID25: dict[str, dict] = {"wgan_gp": dict(batch_size=128, lr=3e-3), "wgan_div": dict(n_critic=2)}
+# What changes on the 5×5 grid (:func:`toy2d_recipe` applies it): both take batches of 128
+# at lr 3e-3 there (the grid's 25 narrow modes need less noisy steps: WGAN-GP reaches 95 %
+# high quality in 13,000 steps and 57 CPU-s, against 78 % in 18,000 steps and 49 CPU-s with
+# the ring's recipe; on the ring the change gave 92 % in 11,000 steps, against the ring
+# recipe's 96 % in 18,000). WGAN-div also takes WGAN-GP's Adam β = (0, 0.9) there, so
+# that on the grid the two recipes differ only in their penalty: with its paper's β1 = 0.5
+# (momentum) it found 20–24 modes at 16–40 % high quality (β = (0.5, 0.9), two seeds), with
+# β1 = 0 all 25 at 86–94 % (README).
+TOY2D_GRID25: dict[str, dict] = {"wgan_gp": dict(batch_size=128, lr=3e-3),
+                                 "wgan_div": dict(batch_size=128, lr=3e-3, betas=(0.0, 0.9))}
 
 
 def toy2d_recipe(variant: str, data: GaussianMixture2D | str) -> dict:
@@ -84,11 +86,12 @@ def toy2d_recipe(variant: str, data: GaussianMixture2D | str) -> dict:
 def toy2d_trainer(data: GaussianMixture2D, variant: str = "gan", seed: int = 0, device="cpu",
                   hidden: int = 128, depth: int = 3, z_dim: int = 2, lr: float = 1e-3,
                   batch_size: int = 256, g_depth: int | None = None, g_hidden: int | None = None,
-                  g_slope: float = 0.2, **hyper) -> Trainer:
+                  g_slope: float = 0.2, betas: tuple[float, float] | None = None, **hyper) -> Trainer:
     """A GAN on a 2-D mixture: MLP generator and discriminator of ``depth`` hidden
     layers of width ``hidden`` (the generator ``g_depth`` layers of width ``g_hidden``
     when given, with LeakyReLU(``g_slope``): 0 makes them ReLUs),
-    the variant's optimiser (Adam(β1 = 0.5) for the GANs), learning rate ``lr`` for both, seeded weights
+    the variant's optimiser (Adam(β1 = 0.5) for the GANs; ``betas`` replaces an Adam
+    variant's (β1, β2)), learning rate ``lr`` for both, seeded weights
     (``torch.manual_seed(seed)``) and data/noise (``seed``).
     The other hyperparameters start from the variant's ``defaults``; extra keyword
     arguments are :class:`gan_tutor.train.Hyper` fields that override them (e.g. ``n_critic=5``)."""
@@ -98,31 +101,47 @@ def toy2d_trainer(data: GaussianMixture2D, variant: str = "gan", seed: int = 0, 
         if "unknown hyperparameter" not in str(err):
             raise
         raise ValueError(f"{err}; or one of toy2d_trainer's own arguments: hidden, depth, g_depth, g_hidden, "
-                         f"g_slope, z_dim, lr, batch_size, seed, device") from None
+                         f"g_slope, z_dim, lr, batch_size, betas, seed, device") from None
+    v = get_variant(variant) if isinstance(variant, str) else variant
+    if betas is not None:
+        v = _with_betas(v, betas)
     torch.manual_seed(seed)
     gen = Generator(z_dim, 2, hidden if g_hidden is None else g_hidden, depth if g_depth is None else g_depth,
                     slope=g_slope)
     disc = Discriminator(2, hidden, depth)
-    return Trainer(gen, disc, lambda n, g: data.sample(n, g, device), variant, hp, batch_size=batch_size,
+    return Trainer(gen, disc, lambda n, g: data.sample(n, g, device), v, hp, batch_size=batch_size,
                    device=device, seed=seed)
+
+
+def _with_betas(variant: Variant, betas) -> Variant:
+    """``variant`` with Adam's (β1, β2) replaced; anything else is refused with the reason."""
+    if variant.optimizer != "adam":
+        raise ValueError(f"betas are Adam's settings; {variant.name} trains with {variant.optimizer}")
+    b = tuple(betas)
+    if len(b) != 2 or not all(isinstance(x, (int, float)) and 0 <= x < 1 for x in b):
+        raise ValueError(f"betas must be two numbers (β1, β2) in [0, 1), got {betas!r}")
+    return replace(variant, optimizer_kwargs={**variant.optimizer_kwargs, "betas": tuple(float(x) for x in b)})
 
 
 def dcgan_trainer(data, variant: str = "gan", seed: int = 0, device="cpu", z_dim: int = 32, width: int = 32,
                   lr: float = 2e-4, batch_size: int = 64, g_norm: str = "batch", d_norm: str = "batch",
-                  minibatch_features: int = 0, input_noise: float = 0.0, **hyper) -> Trainer:
+                  minibatch_features: int = 0, input_noise: float = 0.0, betas: tuple[float, float] | None = None,
+                  **hyper) -> Trainer:
     """A DCGAN on images (``data``: :func:`gan_tutor.data.load_images`' result, or anything
     with ``size``, ``channels`` and ``sample(n, generator, device)``): the paper's
     Adam(lr 2e-4, β1 = 0.5) for both nets, batch 64, seeded weights and data/noise.
     ``width`` is the channel count of G's last and D's first block (the paper's 128 at
     64×64; 32 keeps a 16×16 run on a laptop CPU). ``input_noise`` σ adds instance noise
     to D's inputs, drawn from the trainer's own generator (seeded, checkpointed).
+    ``betas`` replaces an Adam variant's (β1, β2), as in :func:`toy2d_trainer`.
     The other hyperparameters start from the variant's ``defaults``; extra keyword
     arguments are :class:`gan_tutor.train.Hyper` fields that override them."""
     torch.manual_seed(seed)
     gen = DCGANGenerator(z_dim, size=data.size, channels=data.channels, width=width, norm=g_norm)
     disc = DCGANDiscriminator(size=data.size, channels=data.channels, width=width, norm=d_norm,
                               minibatch_features=minibatch_features, input_noise=input_noise)
-    trainer = Trainer(gen, disc, lambda n, g: data.sample(n, g, device), variant,
+    v = get_variant(variant) if isinstance(variant, str) else variant
+    trainer = Trainer(gen, disc, lambda n, g: data.sample(n, g, device), v if betas is None else _with_betas(v, betas),
                       _hyper(variant, lr, hyper), batch_size=batch_size, device=device, seed=seed)
     disc.input_noise.generator = trainer.rng
     return trainer

@@ -376,6 +376,26 @@ def test_recipes_start_from_the_variants_own_defaults():
     assert v.defaults.n_critic == 5  # the registered defaults are not modified
 
 
+def test_betas_replace_adams_for_one_trainer_and_leave_the_registered_variant_alone():
+    paper = VARIANTS["wgan_div"].optimizer_kwargs["betas"]  # Wu et al.'s (0.5, 0.999)
+    t = toy2d_trainer(ring8(), "wgan_div", hidden=8, depth=1, betas=(0, 0.9))
+    assert [g["betas"] for opt in (t.opt_d, t.opt_g) for g in opt.param_groups] == [(0.0, 0.9), (0.0, 0.9)]
+    assert t.variant.penalty is VARIANTS["wgan_div"].penalty and t.variant.knobs == VARIANTS["wgan_div"].knobs
+    assert VARIANTS["wgan_div"].optimizer_kwargs["betas"] == paper == (0.5, 0.999)
+    assert toy2d_trainer(ring8(), "wgan_div", hidden=8, depth=1).opt_d.param_groups[0]["betas"] == paper
+    with pytest.raises(ValueError, match="betas are Adam's settings; WGAN \\(weight clipping\\) trains with rmsprop"):
+        toy2d_trainer(ring8(), "wgan_clip", hidden=8, depth=1, betas=(0, 0.9))
+    for bad in [(0.5,), (0.0, 1.0), (-0.1, 0.9), ("0", 0.9)]:
+        with pytest.raises(ValueError, match=r"betas must be two numbers \(β1, β2\) in \[0, 1\)"):
+            toy2d_trainer(ring8(), "wgan_div", hidden=8, depth=1, betas=bad)
+    # the image recipe takes them the same way (chapter 07's digits run)
+    t = dcgan_trainer(_Noise(), "wgan_div", width=8, z_dim=8, d_norm="layer", betas=(0, 0.9))
+    assert [g["betas"] for opt in (t.opt_d, t.opt_g) for g in opt.param_groups] == [(0.0, 0.9), (0.0, 0.9)]
+    assert dcgan_trainer(_Noise(), "wgan_div", width=8, z_dim=8, d_norm="layer").opt_g.param_groups[0]["betas"] == paper
+    with pytest.raises(ValueError, match="betas are Adam's settings; WGAN \\(weight clipping\\) trains with rmsprop"):
+        dcgan_trainer(_Noise(), "wgan_clip", width=8, z_dim=8, d_norm="layer", betas=(0, 0.9))
+
+
 def test_every_registered_variant_has_a_toy_recipe_that_builds():
     from gan_tutor.recipes import TOY2D
 
@@ -392,7 +412,12 @@ def test_the_grids_recipes_change_what_they_say_and_reach_the_loop():
     from gan_tutor.recipes import TOY2D, TOY2D_GRID25, toy2d_recipe
 
     # the settings the README's benchmark and chapters 06–07 quote for the grid
-    assert TOY2D_GRID25 == {"wgan_gp": {"batch_size": 128, "lr": 3e-3}, "wgan_div": {"n_critic": 2}}
+    assert TOY2D_GRID25 == {"wgan_gp": {"batch_size": 128, "lr": 3e-3},
+                            "wgan_div": {"batch_size": 128, "lr": 3e-3, "betas": (0.0, 0.9)}}
+    # on the grid the two differ in their penalty only: WGAN-GP's γ, and WGAN-GP's own betas given to WGAN-div
+    gp, div = toy2d_recipe("wgan_gp", "grid25"), toy2d_recipe("wgan_div", "grid25")
+    assert {k: v for k, v in gp.items() if k != "gamma"} == {k: v for k, v in div.items() if k != "betas"}
+    assert div["betas"] == VARIANTS["wgan_gp"].optimizer_kwargs["betas"]
     for name in TOY2D:
         assert toy2d_recipe(name, ring8()) == TOY2D[name]  # the ring: the recipe itself
         assert toy2d_recipe(name, "ring8") == TOY2D[name]
@@ -400,16 +425,19 @@ def test_the_grids_recipes_change_what_they_say_and_reach_the_loop():
         kw = toy2d_recipe(name, grid25())
         assert toy2d_recipe(name, "grid25") == kw
         for knob, value in change.items():  # each change is one, and lands in the grid's recipe
-            assert kw[knob] == value != TOY2D[name].get(knob, getattr(VARIANTS[name].defaults, knob, None)), knob
+            before = VARIANTS[name].optimizer_kwargs[knob] if knob == "betas" else getattr(VARIANTS[name].defaults, knob, None)
+            assert kw[knob] == value != TOY2D[name].get(knob, before), knob
         assert {k: v for k, v in kw.items() if k not in change} == {k: v for k, v in TOY2D[name].items() if k not in change}
         kw["lr"] = 123.0  # a copy: editing it leaves the shared recipe alone
         assert TOY2D[name]["lr"] != 123.0 and toy2d_recipe(name, "grid25")["lr"] != 123.0
         kw = toy2d_recipe(name, "grid25")
         trainer = toy2d_trainer(grid25(), name, hidden=8, depth=1, **{k: v for k, v in kw.items() if k != "hidden"})
         assert trainer.batch_size == kw["batch_size"] and trainer.hyper.lr_d == trainer.hyper.lr_g == kw["lr"]
-        for knob, value in kw.items():  # every Hyper field in it reaches the loop
+        for knob, value in kw.items():  # every Hyper field in it reaches the loop, and Adam's betas its optimisers
             if hasattr(trainer.hyper, knob):
                 assert getattr(trainer.hyper, knob) == value, (name, knob)
+        betas = kw.get("betas", VARIANTS[name].optimizer_kwargs["betas"])
+        assert trainer.opt_d.param_groups[0]["betas"] == trainer.opt_g.param_groups[0]["betas"] == betas
     with pytest.raises(ValueError, match="no toy recipe for 'wgan_pg'.*wgan_gp"):
         toy2d_recipe("wgan_pg", "grid25")
     with pytest.raises(ValueError, match="unknown mixture 'grid'.*'ring8' and 'grid25'"):
