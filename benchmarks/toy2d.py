@@ -38,7 +38,7 @@ from gan_tutor.train import VARIANTS
 MIXTURES = {"ring8": toy.ring8, "grid25": toy.grid25}
 # Steps per run, aimed at the issues' budgets on one CPU thread (20 s for the GANs of issue 3,
 # 60 s for the Wasserstein GANs of issue 6); the README's table records what they took
-# (about 19 s for the GANs, 47–57 CPU-s for WGAN-GP and WGAN-div).
+# (about 19 s for the GANs, 52–57 CPU-s for WGAN-GP and WGAN-div).
 STEPS = {"gan_saturating": 10000, "gan": 10000, "gan_fm": 10000, "wgan_clip": 4000, "wgan_gp": 18000, "wgan_div": 18000,
          "gan_qp": 10000}  # GAN-QP: the GANs' step count, about 22 CPU-s (README)
 STEPS_GRID25 = {"wgan_gp": 13000, "wgan_div": 11000}  # their grid recipes cost more per step (TOY2D_GRID25)
@@ -51,7 +51,7 @@ def settings(variant: str, mixture: str, args: argparse.Namespace) -> dict:
     return with_options(toy2d_recipe(variant, mixture), args,
                         {"lr": "lr", "hidden": "hidden", "depth": "depth", "g_depth": "g_depth", "g_hidden": "g_hidden",
                          "g_slope": "g_slope",
-                         "n_critic": "n_critic", "gamma": "gamma", "batch": "batch_size"})
+                         "n_critic": "n_critic", "gamma": "gamma", "batch": "batch_size", "betas": "betas"})
 
 
 def run(variant: str, mixture: str, seed: int, args: argparse.Namespace) -> dict:
@@ -100,6 +100,8 @@ def main(argv=None) -> int:
     parser.add_argument("--g-slope", type=float, default=None, help="the generator's LeakyReLU slope; 0 = ReLU")
     parser.add_argument("--n-critic", type=int, default=None)
     parser.add_argument("--gamma", type=float, default=None)
+    parser.add_argument("--betas", type=float, nargs=2, default=None, metavar=("B1", "B2"),
+                        help="Adam's (β1, β2), for the Adam variants")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
 

@@ -8,6 +8,7 @@ learning-rate decay.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -16,7 +17,7 @@ import torch
 from .data import GaussianMixture2D, load_images
 from .metrics import PROTOCOL_SAMPLES, ImageScorer, ModeStats, digit_classifier, mode_stats
 from .models import DCGANDiscriminator, DCGANGenerator, Discriminator, Generator
-from .train import Trainer, Variant, get_variant
+from .train import VARIANTS, Trainer, Variant, get_variant
 
 __all__ = ["TOY2D", "TOY2D_GRID25", "toy2d_recipe", "toy2d_trainer", "dcgan_trainer", "DigitsSetup", "digits_setup", "LinearDecay", "ModeTracker", "ImageTracker", "generate",
            "sample_from"]
@@ -116,9 +117,14 @@ def toy2d_trainer(data: GaussianMixture2D, variant: str = "gan", seed: int = 0, 
 def _with_betas(variant: Variant, betas) -> Variant:
     """``variant`` with Adam's (β1, β2) replaced; anything else is refused with the reason."""
     if variant.optimizer != "adam":
-        raise ValueError(f"betas are Adam's settings; {variant.name} trains with {variant.optimizer}")
-    b = tuple(betas)
-    if len(b) != 2 or not all(isinstance(x, (int, float)) and 0 <= x < 1 for x in b):
+        adam = ", ".join(name for name, v in VARIANTS.items() if v.optimizer == "adam")
+        raise ValueError(f"betas are Adam's settings; {variant.name} trains with {variant.optimizer} "
+                         f"(the Adam variants: {adam})")
+    try:
+        b = tuple(betas)
+    except TypeError:
+        b = ()
+    if len(b) != 2 or not all(isinstance(x, numbers.Real) and not isinstance(x, bool) and 0 <= x < 1 for x in b):
         raise ValueError(f"betas must be two numbers (β1, β2) in [0, 1), got {betas!r}")
     return replace(variant, optimizer_kwargs={**variant.optimizer_kwargs, "betas": tuple(float(x) for x in b)})
 
@@ -136,13 +142,15 @@ def dcgan_trainer(data, variant: str = "gan", seed: int = 0, device="cpu", z_dim
     ``betas`` replaces an Adam variant's (β1, β2), as in :func:`toy2d_trainer`.
     The other hyperparameters start from the variant's ``defaults``; extra keyword
     arguments are :class:`gan_tutor.train.Hyper` fields that override them."""
+    v = get_variant(variant) if isinstance(variant, str) else variant
+    if betas is not None:  # refused before anything is built
+        v = _with_betas(v, betas)
     torch.manual_seed(seed)
     gen = DCGANGenerator(z_dim, size=data.size, channels=data.channels, width=width, norm=g_norm)
     disc = DCGANDiscriminator(size=data.size, channels=data.channels, width=width, norm=d_norm,
                               minibatch_features=minibatch_features, input_noise=input_noise)
-    v = get_variant(variant) if isinstance(variant, str) else variant
-    trainer = Trainer(gen, disc, lambda n, g: data.sample(n, g, device), v if betas is None else _with_betas(v, betas),
-                      _hyper(variant, lr, hyper), batch_size=batch_size, device=device, seed=seed)
+    trainer = Trainer(gen, disc, lambda n, g: data.sample(n, g, device), v, _hyper(variant, lr, hyper),
+                      batch_size=batch_size, device=device, seed=seed)
     disc.input_noise.generator = trainer.rng
     return trainer
 

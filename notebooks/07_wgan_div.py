@@ -422,8 +422,9 @@ if not rt.ci:  # the claims of the text, at full length
         check_close(f"ring8, {name}: every mode captured", runs["ring8", name][1].stats[-1].modes, 8, tol=0)
     for name in ("wgan_gp", "wgan_div"):
         check_close(f"grid25, {name}: every mode captured", runs["grid25", name][1].stats[-1].modes, 25, tol=0)
-    # the text's claim: the paper's momentum costs most of the high-quality share (README trials at 11,000 steps,
-    # seeds 0 and 1: 16 and 40 % against 93 and 94 %, differences of −0.53 and −0.78; −0.3 leaves room for seed noise)
+    # the text's claim: the paper's β costs most of the high-quality share (README trials at 11,000 steps against
+    # 93 and 94 % with β = (0, 0.9): (0.5, 0.999) 24 %, one seed, a difference of −0.69; (0.5, 0.9) 16 and 40 %,
+    # −0.78 and −0.53; −0.3 leaves room for seed noise and for these shorter runs)
     check_less("grid25, wgan_div: high-quality share, paper's β minus β1 = 0",
                runs["grid25", "wgan_div, paper's β"][1].stats[-1].high_quality
                - runs["grid25", "wgan_div"][1].stats[-1].high_quality, -0.3)
@@ -479,9 +480,10 @@ plt.show()
 # samples are near one: most lie along the grid's lines and its outer square,
 # unevenly spread over the modes (reverse KL 0.25), and $W_1$ stays at 0.62. Its
 # critic's gap is zero or below for the first 1,500 steps (drawn at $10^{-3}$)
-# and then rises only to about 0.2. Momentum ($\beta_1 = 0.5$) is what does
-# it: the README's trials keep $\beta_1 = 0.5$ with $\beta_2 = 0.9$ and find
-# 16–40 %; $\beta_1 = 0$ with $\beta_2 = 0.999$ finds 86–91 %. One way to see
+# and then rises only to about 0.2. Of the paper's two numbers, the momentum
+# $\beta_1 = 0.5$ does most of the harm: in the README's two-seed trials,
+# $\beta_1 = 0.5$ with $\beta_2 = 0.9$ finds 16–40 %, $\beta_1 = 0$ with
+# $\beta_2 = 0.999$ 86–91 %, and $\beta = (0, 0.9)$ 93–94 %. One way to see
 # why: in a two-player game, a step that keeps going in the direction of the
 # last few gradients answers an opponent who has since moved. Gidel et al.
 # (2019), "Negative Momentum for Improved Game Dynamics", show how momentum makes
@@ -501,11 +503,12 @@ plt.show()
 # arithmetic, and the cost shows. Adam's β changes nothing in the cost: the
 # third run's step takes as long as the second's.
 #
-# So with the same recipe WGAN-div is about as good as WGAN-GP on both mixtures,
+# So with the book's recipes WGAN-div is about as good as WGAN-GP on both mixtures,
 # at a somewhat higher cost per step. What it offers in exchange is a cleaner
 # objective: a divergence whose optimum exists without clipping, and no target
-# norm imposed on the critic. And one lesson holds for every adversarial pair in
-# this book: the optimiser's momentum is part of the method.
+# norm imposed on the critic. And the optimiser's momentum turned out to be part
+# of its recipe: on the grid (and on the digits, section 7; GAN-QP too, in trial
+# runs, section 8) β1 = 0 did far better than its paper's 0.5.
 #
 # ## 6 · The live panel
 #
@@ -542,7 +545,7 @@ check_close("steps trained", panel.trainer.iteration, 20, tol=0)
 # pass through the convolutions, are about four times as slow per generator step
 # on this CPU. Adam with WGAN-GP's β = (0, 0.9), as on the grid (section 5), at
 # $10^{-3}$, falling linearly, batches of 32, $k = 2$, $p = 6$, 2,400 steps: about
-# a minute.
+# 40 seconds.
 # The Fréchet distance and the classifier score are measured as in chapter 04,
 # against the same real floor.
 
@@ -584,7 +587,7 @@ plt.show()
 # β = (0, 0.9), 9.4, 8.0 (this run) and 9.3. With the paper's β, chapter 06's
 # exact settings (rate $4\cdot10^{-4}$, 3,000 steps) gave 19.6, and the paper's five
 # critic steps per generator step, at $2\cdot10^{-3}$, reached FD 5.9 after 2,400
-# generator steps, in about four times the time. So the momentum explains part
+# generator steps, in about four times the time. So Adam's β explains part
 # of the gap to WGAN-GP on the digits, not all of it; five critic steps closed
 # it, at a cost this budget does not allow.
 #
@@ -649,7 +652,7 @@ for gamma, delta in ((0.5, 0.5), (0.5, 2.0), (0.25, 2.0)):
 # Train it on the two mixtures for the generator steps of section 5, with the
 # book's recipe `TOY2D["gan_qp"]`: one critic step per generator step, Adam at
 # $10^{-3}$ falling linearly (half section 5's rate), $\gamma = 0.05$, and
-# section 5's networks and batch. (With the LeakyReLU generator of 4 × 128 units
+# section 5's ring recipe's networks and batch. (With the LeakyReLU generator of 4 × 128 units
 # that the WGANs used before, GAN-QP collapsed onto one ring mode in a trial run
 # on this machine.)
 
@@ -705,9 +708,9 @@ plt.show()
 # from the data ($W_1$ 0.90) than WGAN-GP and WGAN-div with their grid recipe
 # (0.34 and 0.31). With this recipe, the second critic step is what brings the
 # modes in. Section 5's lesson carries over: in trial runs on this machine (seed
-# 0, 6,000 steps, one critic step), Adam with $\beta_1 = 0$ found 22 modes at 18 %
+# 0, 6,000 steps, one critic step), Adam with $\beta = (0, 0.9)$ found 22 modes at 18 %
 # with batches of 32 (against 10 at 1.3 %), and all 25 at 71 % with the grid
-# recipe's batches of 128 at $3\cdot10^{-3}$ (against 25 at 48 % with $\beta_1 = 0.5$).
+# recipe's batches of 128 at $3\cdot10^{-3}$ (against 25 at 48 % with the paper's $\beta$).
 # GAN-QP's recipe has not been searched beyond that.
 #
 # The critic's gap is not an estimate of $W_1$ here either: 1.31 on the ring
@@ -730,13 +733,12 @@ plt.show()
 #   $(W_1/(pk))^{1/(p-1)}$, not at 1, and its gap is a divergence, not $W_1$.
 # - $p$ shapes the penalty (flat below 1, steep above: nearly a one-sided
 #   constraint for large $p$), $k$ scales it; $k = 2$, $p = 6$ are the paper's values.
-# - Side by side with WGAN-GP, with the same recipe and budget: as good on the
+# - Side by side with WGAN-GP, with the book's recipes and the same budget: as good on the
 #   ring (8/8 modes, $W_1$ near the data's own floor) and on the grid (25/25, 87 %
 #   high quality against 89 %), at 10–20 % more time per step; behind on the
-#   digits (FD 8.0 against 6.8). On the grid and the digits WGAN-div uses
-#   WGAN-GP's Adam, $\beta_1 = 0$: with its paper's $\beta_1 = 0.5$ only 16 % of
-#   the grid's samples are near a mode. Momentum is part of an adversarial
-#   method's recipe.
+#   digits (FD 8.0 against 6.8 in about the same time). On the grid and the digits WGAN-div uses
+#   WGAN-GP's Adam, $\beta = (0, 0.9)$: with its paper's $(0.5, 0.999)$ only 16 % of
+#   the grid's samples are near a mode. The optimiser's momentum is part of the recipe.
 # - GAN-QP replaces the gradient penalty by a quadratic potential on the
 #   critic's differences over random pairs, $\gamma\,\mathbb E[(f(x_r) - f(x_f))^2/\lVert x_r - x_f\rVert]$:
 #   between two points the best difference is $\lVert x_r - x_f\rVert/(2\gamma)$, and

@@ -383,9 +383,10 @@ def test_betas_replace_adams_for_one_trainer_and_leave_the_registered_variant_al
     assert t.variant.penalty is VARIANTS["wgan_div"].penalty and t.variant.knobs == VARIANTS["wgan_div"].knobs
     assert VARIANTS["wgan_div"].optimizer_kwargs["betas"] == paper == (0.5, 0.999)
     assert toy2d_trainer(ring8(), "wgan_div", hidden=8, depth=1).opt_d.param_groups[0]["betas"] == paper
-    with pytest.raises(ValueError, match="betas are Adam's settings; WGAN \\(weight clipping\\) trains with rmsprop"):
+    with pytest.raises(ValueError, match="betas are Adam's settings; WGAN \\(weight clipping\\) trains with rmsprop "
+                                         "\\(the Adam variants: gan_saturating, gan, gan_fm, wgan_gp, wgan_div, gan_qp\\)"):
         toy2d_trainer(ring8(), "wgan_clip", hidden=8, depth=1, betas=(0, 0.9))
-    for bad in [(0.5,), (0.0, 1.0), (-0.1, 0.9), ("0", 0.9)]:
+    for bad in [(0.5,), (0.0, 1.0), (-0.1, 0.9), ("0", 0.9), (False, 0.9), 0.9, "ab"]:
         with pytest.raises(ValueError, match=r"betas must be two numbers \(β1, β2\) in \[0, 1\)"):
             toy2d_trainer(ring8(), "wgan_div", hidden=8, depth=1, betas=bad)
     # the image recipe takes them the same way (chapter 07's digits run)
