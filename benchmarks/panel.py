@@ -19,13 +19,13 @@ import time
 import torch
 from report import machine
 
-from gan_tutor import data as toy
+from gan_tutor.data import MIXTURES
 from gan_tutor.recipes import toy2d_trainer
 from gan_tutor.widgets import TrainingPanel
 
 
 def measure(seconds: float, data_name: str, n_critic: int) -> dict:
-    data = {"ring8": toy.ring8, "grid25": toy.grid25}[data_name]()
+    data = MIXTURES[data_name]()
     panel = TrainingPanel(toy2d_trainer(data, "gan", seed=0, n_critic=n_critic), data)
     draw_times: list[float] = []
     refresh = panel.refresh
@@ -56,7 +56,7 @@ def measure(seconds: float, data_name: str, n_critic: int) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--data", default="ring8", choices=["ring8", "grid25"])
+    parser.add_argument("--data", default="ring8", choices=list(MIXTURES))
     parser.add_argument("--n-critic", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)

@@ -31,11 +31,10 @@ import sys
 import torch
 from report import columns, command, machine, mean_std, timed_train, with_options
 
-from gan_tutor import data as toy
+from gan_tutor.data import MIXTURES
 from gan_tutor.recipes import LinearDecay, ModeTracker, toy2d_recipe, toy2d_trainer
 from gan_tutor.train import VARIANTS
 
-MIXTURES = {"ring8": toy.ring8, "grid25": toy.grid25}
 # Steps per run, aimed at the issues' budgets on one CPU thread (20 s for the GANs of issue 3,
 # 60 s for the Wasserstein GANs of issue 6); the README's table records what they took
 # (about 19 s for the GANs, 52–57 CPU-s for WGAN-GP and WGAN-div).

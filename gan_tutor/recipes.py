@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import torch
 
-from .data import GaussianMixture2D, load_images
+from .data import MIXTURES, GaussianMixture2D, load_images
 from .metrics import PROTOCOL_SAMPLES, ImageScorer, ModeStats, digit_classifier, mode_stats
 from .models import DCGANDiscriminator, DCGANGenerator, Discriminator, Generator
 from .train import VARIANTS, Trainer, Variant, get_variant
@@ -75,8 +75,8 @@ def toy2d_recipe(variant: str, data: GaussianMixture2D | str) -> dict:
     """The settings of ``variant`` on a mixture (or its name, ``"ring8"`` or ``"grid25"``):
     a copy of ``TOY2D[variant]``, with ``TOY2D_GRID25``'s changes on the 5×5 grid (any other
     mixture gets the recipe unchanged). Pass them on: ``toy2d_trainer(data, variant, **recipe)``."""
-    if isinstance(data, str) and data not in ("ring8", "grid25"):
-        raise ValueError(f"unknown mixture {data!r}; the book's mixtures are 'ring8' and 'grid25' "
+    if isinstance(data, str) and data not in MIXTURES:
+        raise ValueError(f"unknown mixture {data!r}; the book's mixtures are {' and '.join(map(repr, MIXTURES))} "
                          f"(or pass the GaussianMixture2D itself)")
     name = data if isinstance(data, str) else data.name
     if variant not in TOY2D:

@@ -443,6 +443,10 @@ def test_the_grids_recipes_change_what_they_say_and_reach_the_loop():
         toy2d_recipe("wgan_pg", "grid25")
     with pytest.raises(ValueError, match="unknown mixture 'grid'.*'ring8' and 'grid25'"):
         toy2d_recipe("wgan_gp", "grid")
+    # the one table of mixtures those names come from: each factory's mixture carries its own key as its name
+    # (toy2d_recipe tells a GaussianMixture2D's mixture by that name)
+    from gan_tutor.data import MIXTURES
+    assert list(MIXTURES) == ["ring8", "grid25"] and all(make().name == key for key, make in MIXTURES.items())
 
 
 def test_digits_setup_is_the_chapters_set_up_in_one_call():

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 __all__ = ["normal_pdf", "GaussianMixture1D", "gaussian_1d", "ParallelLine",
-           "GaussianMixture2D", "ring8", "grid25"]
+           "GaussianMixture2D", "ring8", "grid25", "MIXTURES"]
 
 Rng = torch.Generator | int | None
 
@@ -147,3 +147,8 @@ def grid25(spacing: float = 2.0, std: float = 0.05) -> GaussianMixture2D:
     ticks = (torch.arange(5, dtype=torch.float64) - 2) * spacing
     gx, gy = torch.meshgrid(ticks, ticks, indexing="ij")
     return GaussianMixture2D(torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1), std, name="grid25")
+
+
+# The book's 2-D mixtures by name (each one's ``name`` is its key): the recipes, the
+# benchmarks and the chapters look them up here.
+MIXTURES = {"ring8": ring8, "grid25": grid25}
