@@ -41,8 +41,9 @@ def _hyper(variant: str | Variant, lr: float, hyper: dict):
 # 32, which fit 10,000 steps in the budget and leave fewer samples on the bridges between
 # modes than a LeakyReLU 4 × 128 one at batch 64 (95 % high quality on the ring against
 # 89 %, in about 19 s; README). WGAN-GP and WGAN-div use the same networks and batch at lr 2e-3
-# (papers 1e-4 and 2e-4; 1e-3 gave 57 % high quality on the grid against 78 % for WGAN-GP,
-# 34 % against 57 % for WGAN-div, and the same on the ring), and one critic step per
+# (papers 1e-4 and 2e-4; with these networks on the grid, before it had the recipe below,
+# 1e-3 gave WGAN-GP 57 % high quality against 78 % at 2e-3, and WGAN-div with two critic
+# steps 34 % against 57 %; on the ring the two rates did the same), and one critic step per
 # generator step (papers 5); WGAN-GP γ = 0.1, the value in the WGAN-GP authors' own toy
 # script, instead of 10. WGAN-clip keeps the paper's c = 0.01, n_critic 5 and RMSProp but at
 # lr 1e-3 (paper 5e-5), with a LeakyReLU generator of 4 × 128 units at batch 64; it learns
