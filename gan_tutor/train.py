@@ -302,7 +302,11 @@ class Trainer:
             (e.g. ``ring8().sample`` with ``device`` bound).
         variant: a :class:`Variant` or the name of a registered one.
         hyper: starting hyperparameters (default: the variant's).
-        batch_size: samples per step, real and fake alike.
+        batch_size: samples per critic step, real and fake alike.
+        g_batch_size: fakes per generator step (default ``batch_size``). The generator's
+            loss is a mean over its fakes, so a larger batch here gives it a less noisy
+            gradient without enlarging the critic's steps, which cost more (a penalty's
+            double backward).
         device: where everything runs; the models are moved there.
         seed: seeds the trainer's own ``torch.Generator``, the only source of
             randomness for data and noise, so runs (and resumed runs) repeat exactly.
@@ -310,12 +314,13 @@ class Trainer:
 
     def __init__(self, gen: nn.Module, disc: nn.Module, sample_real: Callable, variant: Variant | str = "gan",
                  hyper: Hyper | None = None, batch_size: int = 256, device: torch.device | str = "cpu",
-                 seed: int = 0, snapshot_every: int = 50):
+                 seed: int = 0, snapshot_every: int = 50, g_batch_size: int | None = None):
         if not isinstance(variant, (str, Variant)):
             raise ValueError(f"variant must be a Variant or a registered name, got {variant!r}; valid names: {', '.join(VARIANTS)}")
         self.variant = get_variant(variant) if isinstance(variant, str) else variant
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        for name, size in (("batch_size", batch_size), ("g_batch_size", batch_size if g_batch_size is None else g_batch_size)):
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                raise ValueError(f"{name} must be a positive integer, got {size!r}")
         if isinstance(snapshot_every, bool) or not isinstance(snapshot_every, int) or snapshot_every < 1:
             raise ValueError(f"snapshot_every must be a positive integer, got {snapshot_every!r}")
         _check_sampler(sample_real)
@@ -324,6 +329,7 @@ class Trainer:
         self.sample_real = sample_real
         self.hyper = copy.copy(hyper if hyper is not None else self.variant.defaults)
         self.batch_size, self.seed, self.snapshot_every = batch_size, seed, snapshot_every
+        self.g_batch_size = batch_size if g_batch_size is None else g_batch_size
         make = OPTIMIZERS[self.variant.optimizer]
         self.opt_d = make(self.disc.parameters(), lr=self.hyper.lr_d, **self.variant.optimizer_kwargs)
         self.opt_g = make(self.gen.parameters(), lr=self.hyper.lr_g, **self.variant.optimizer_kwargs)
@@ -344,15 +350,15 @@ class Trainer:
         return {"d_loss": loss, "d_grad_norm": grad_norm}
 
     def g_step(self) -> dict[str, torch.Tensor]:
-        """One generator update on a fresh z (never the critic step's)."""
+        """One generator update on ``g_batch_size`` fresh z (never the critic step's)."""
         v = self.variant
         self.opt_g.zero_grad(set_to_none=True)
         score = self.disc.features if v.g_features else self.disc  # what G's loss looks at
-        d_fake = score(self.gen(self.gen.noise(self.batch_size, self.rng)))
+        d_fake = score(self.gen(self.gen.noise(self.g_batch_size, self.rng)))
         d_real = None
         if v.g_needs_real:
             with torch.no_grad():  # G's gradient flows only through the fakes; skip D's real-side graph
-                d_real = score(self.sample_real(self.batch_size, self.rng))
+                d_real = score(self.sample_real(self.g_batch_size, self.rng))
         loss = v.g_loss(d_real, d_fake)
         loss.backward()
         grad_norm = _grad_norm(self.gen.parameters())

@@ -184,6 +184,36 @@ def test_n_critic_over_train_counts_loss_calls():
     assert calls == {"d": 12, "g": 4}
 
 
+
+@pytest.mark.parametrize("g_batch, g_needs_real", [(None, False), (48, False), (48, True), (5, False)])
+def test_g_batch_size_sizes_the_generator_step_only(g_batch, g_needs_real):
+    # spies record the batch each loss sees: the critic's real and fake batches have batch_size
+    # rows; the generator's fakes (and its real batch, for a loss that needs one) g_batch_size,
+    # which defaults to batch_size
+    seen = {"d": [], "g": []}
+
+    def d_loss(d_real, d_fake, eps):
+        seen["d"].append((len(d_real), len(d_fake)))
+        return losses.d_loss_bce(d_real, d_fake, eps)
+
+    def g_loss(d_real, d_fake):
+        seen["g"].append((None if d_real is None else len(d_real), len(d_fake)))
+        return losses.g_loss_nonsaturating(d_fake)
+
+    t = _trainer(variant=Variant("spy", d_loss, g_loss, g_needs_real=g_needs_real), hyper=Hyper(n_critic=2),
+                 batch_size=16, g_batch_size=g_batch)
+    t.train(3)
+    g = 16 if g_batch is None else g_batch
+    assert t.g_batch_size == g
+    assert seen["d"] == [(16, 16)] * 6  # n_critic 2 × 3 iterations
+    assert seen["g"] == [(g if g_needs_real else None, g)] * 3
+
+
+@pytest.mark.parametrize("g_batch_size", [0, -4, 8.0, True])
+def test_trainer_rejects_bad_g_batch_size(g_batch_size):
+    with pytest.raises(ValueError, match="g_batch_size must be a positive integer"):
+        _trainer(g_batch_size=g_batch_size)
+
 # --- 3. label smoothing --------------------------------------------------------------------
 
 def test_loop_passes_current_label_smoothing_to_d_loss():
@@ -365,7 +395,7 @@ def test_train_rejects_bad_steps(steps):
     assert t.iteration == 0
 
 
-@pytest.mark.parametrize("batch_size", [0, -4, 8.0])
+@pytest.mark.parametrize("batch_size", [0, -4, 8.0, True])
 def test_trainer_rejects_bad_batch_size(batch_size):
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         _trainer(batch_size=batch_size)
