@@ -12,7 +12,7 @@ searches on the ring, seeds 0–4, checked on seeds 5–9: a ReLU generator tear
 into eight pieces with thinner bridges between them than a LeakyReLU one, and small
 batches and a narrower generator buy more steps in the budget. WGAN-GP and WGAN-div use
 the same networks (both with batches of 128 on the grid, WGAN-div there with WGAN-GP's
-Adam β); their departures from their papers are explained beside ``TOY2D`` and in the README.
+Adam β and 256 fakes per generator step); their departures from their papers are explained beside ``TOY2D`` and in the README.
 
 Each run trains one variant with the shared recipe (:func:`gan_tutor.recipes.toy2d_trainer`
 with a linear learning-rate decay) for a fixed number of steps on one CPU thread,
@@ -37,10 +37,10 @@ from gan_tutor.train import VARIANTS
 
 # Steps per run, aimed at the issues' budgets on one CPU thread (20 s for the GANs of issue 3,
 # 60 s for the Wasserstein GANs of issue 6); the README's table records what they took
-# (about 19 s for the GANs, 52–57 CPU-s for WGAN-GP and WGAN-div).
+# (about 19 s for the GANs, 52–63 CPU-s for WGAN-GP and WGAN-div, two runs at a time).
 STEPS = {"gan_saturating": 10000, "gan": 10000, "gan_fm": 10000, "wgan_clip": 4000, "wgan_gp": 18000, "wgan_div": 18000,
          "gan_qp": 10000}  # GAN-QP: the GANs' step count, about 22 CPU-s (README)
-STEPS_GRID25 = {"wgan_gp": 13000, "wgan_div": 11000}  # their grid recipes cost more per step (TOY2D_GRID25)
+STEPS_GRID25 = {"wgan_gp": 13000, "wgan_div": 10000}  # their grid recipes cost more per step (TOY2D_GRID25)
 
 
 def settings(variant: str, mixture: str, args: argparse.Namespace) -> dict:
@@ -50,7 +50,8 @@ def settings(variant: str, mixture: str, args: argparse.Namespace) -> dict:
     return with_options(toy2d_recipe(variant, mixture), args,
                         {"lr": "lr", "hidden": "hidden", "depth": "depth", "g_depth": "g_depth", "g_hidden": "g_hidden",
                          "g_slope": "g_slope",
-                         "n_critic": "n_critic", "gamma": "gamma", "batch": "batch_size", "betas": "betas"})
+                         "n_critic": "n_critic", "gamma": "gamma", "batch": "batch_size", "g_batch": "g_batch_size",
+                         "betas": "betas"})
 
 
 def run(variant: str, mixture: str, seed: int, args: argparse.Namespace) -> dict:
@@ -79,7 +80,8 @@ def describe(variant: str, mixture: str, args: argparse.Namespace) -> str:
     knobs = ", ".join(f"{k} {getattr(hp, k):g}" for k in VARIANTS[variant].knobs)
     betas = trainer.opt_d.param_groups[0].get("betas")  # Adam's, as the trainer's optimiser holds them
     optimiser = trainer.variant.optimizer + (f" β ({betas[0]:g}, {betas[1]:g})" if betas else "")
-    return (f"G {layers(trainer.gen)}, D {layers(trainer.disc)}, batch {trainer.batch_size}, "
+    batch = f"batch {trainer.batch_size}" + (f" (G {trainer.g_batch_size})" if trainer.g_batch_size != trainer.batch_size else "")
+    return (f"G {layers(trainer.gen)}, D {layers(trainer.disc)}, {batch}, "
             f"{optimiser} lr {hp.lr_d:g} → 1 %, {knobs}")
 
 
@@ -91,6 +93,7 @@ def main(argv=None) -> int:
     parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed … first-seed + seeds − 1")
     parser.add_argument("--steps", type=int, default=None, help="default: per variant, see STEPS")
     parser.add_argument("--batch", type=int, default=None)
+    parser.add_argument("--g-batch", type=int, default=None, help="fakes per generator step (default: --batch)")
     parser.add_argument("--lr", type=float, default=None, help="both nets; falls linearly to 1 %%")
     parser.add_argument("--hidden", type=int, default=None)
     parser.add_argument("--depth", type=int, default=None, help="hidden layers of the discriminator")

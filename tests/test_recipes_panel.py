@@ -414,10 +414,11 @@ def test_the_grids_recipes_change_what_they_say_and_reach_the_loop():
 
     # the settings the README's benchmark and chapters 06–07 quote for the grid
     assert TOY2D_GRID25 == {"wgan_gp": {"batch_size": 128, "lr": 3e-3},
-                            "wgan_div": {"batch_size": 128, "lr": 3e-3, "betas": (0.0, 0.9)}}
-    # on the grid the two differ in their penalty only: WGAN-GP's γ, and WGAN-GP's own betas given to WGAN-div
+                            "wgan_div": {"batch_size": 128, "lr": 3e-3, "betas": (0.0, 0.9), "g_batch_size": 256}}
+    # on the grid the two differ in their penalty (WGAN-GP's γ) and WGAN-div's generator batch only;
+    # WGAN-div is given WGAN-GP's own betas
     gp, div = toy2d_recipe("wgan_gp", "grid25"), toy2d_recipe("wgan_div", "grid25")
-    assert {k: v for k, v in gp.items() if k != "gamma"} == {k: v for k, v in div.items() if k != "betas"}
+    assert {k: v for k, v in gp.items() if k != "gamma"} == {k: v for k, v in div.items() if k not in ("betas", "g_batch_size")}
     assert div["betas"] == VARIANTS["wgan_gp"].optimizer_kwargs["betas"]
     for name in TOY2D:
         assert toy2d_recipe(name, ring8()) == TOY2D[name]  # the ring: the recipe itself
@@ -434,6 +435,7 @@ def test_the_grids_recipes_change_what_they_say_and_reach_the_loop():
         kw = toy2d_recipe(name, "grid25")
         trainer = toy2d_trainer(grid25(), name, hidden=8, depth=1, **{k: v for k, v in kw.items() if k != "hidden"})
         assert trainer.batch_size == kw["batch_size"] and trainer.hyper.lr_d == trainer.hyper.lr_g == kw["lr"]
+        assert trainer.g_batch_size == kw.get("g_batch_size", kw["batch_size"])  # G's batch: the recipe's, or D's
         for knob, value in kw.items():  # every Hyper field in it reaches the loop, and Adam's betas its optimisers
             if hasattr(trainer.hyper, knob):
                 assert getattr(trainer.hyper, knob) == value, (name, knob)
