@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed … first-seed + seeds − 1")
     parser.add_argument("--steps", type=int, default=None, help="default: per variant, see STEPS")
     parser.add_argument("--batch", type=int, default=None)
-    parser.add_argument("--g-batch", type=int, default=None, help="fakes per generator step (default: --batch)")
+    parser.add_argument("--g-batch", type=int, default=None, help="fakes per generator step (default: the recipe's, else the critic's batch)")
     parser.add_argument("--lr", type=float, default=None, help="both nets; falls linearly to 1 %%")
     parser.add_argument("--hidden", type=int, default=None)
     parser.add_argument("--depth", type=int, default=None, help="hidden layers of the discriminator")

@@ -68,8 +68,8 @@ TOY2D: dict[str, dict] = {
 # its paper's β1 = 0.5 (momentum) it found 20–24 modes at 16–40 % high quality
 # (β = (0.5, 0.9), two seeds), with β1 = 0 all 25 at 86–94 % (README). WGAN-div's generator
 # also takes 256 fakes per step (its critic still 128 pairs): over seeds 0–4 that raised
-# its high-quality share from 92.6 to 94.1 % (10,000 steps in 60–62 CPU-s, against 11,000
-# in 52) and over seeds 5–9 from 90.3 to 93.4 %; WGAN-GP's went down with it (94.7 and
+# its high-quality share from 92.6 to 94.1 % (10,000 steps in 60–63 CPU-s, against 11,000
+# in 52–53) and over seeds 5–9 from 90.3 to 93.4 %; WGAN-GP's went down with it (94.7 and
 # 91.1 %, one mode missed, in 12,000 steps, against 95.0 and 92.4 % without in 13,000), so
 # WGAN-GP keeps one batch size. On the grid the two recipes differ in their penalty and in
 # that generator batch.

@@ -305,8 +305,8 @@ class Trainer:
         batch_size: samples per critic step, real and fake alike.
         g_batch_size: fakes per generator step (default ``batch_size``). The generator's
             loss is a mean over its fakes, so a larger batch here gives it a less noisy
-            gradient without enlarging the critic's steps, which cost more (a penalty's
-            double backward).
+            gradient without enlarging the critic's steps (with a gradient penalty, the
+            costlier part: a double backward).
         device: where everything runs; the models are moved there.
         seed: seeds the trainer's own ``torch.Generator``, the only source of
             randomness for data and noise, so runs (and resumed runs) repeat exactly.

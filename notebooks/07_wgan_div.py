@@ -371,8 +371,8 @@ plt.show()
 # of each batch; a larger batch may give the generator a less noisy view of
 # them, and it costs less than doubling the critic's batch would. In the README's benchmark
 # it raised WGAN-div's share of samples near a mode by 1.5 and 3.1 points (on two
-# sets of five seeds) and lowered WGAN-GP's by 0.4 and 1.3, so only WGAN-div
-# takes it. A third grid run
+# sets of five seeds, in 10,000 steps against 11,000) and lowered WGAN-GP's by 0.4
+# and 1.2 (in 12,000 steps against 13,000), so only WGAN-div takes it. A third grid run
 # gives WGAN-div its paper's β back (why, the results will show). We score the
 # generators as in chapter 03
 # (modes captured, high-quality samples, reverse KL over the modes) and measure
@@ -475,9 +475,10 @@ plt.show()
 #
 # **The grid.** By the share of samples near a mode the two are hard to tell
 # apart: both find all 25 modes, with 89 % of their samples within three
-# standard deviations of one (WGAN-GP 88.6 %, WGAN-div 89.1 %). The exact $W_1$
-# is what separates them. WGAN-div spreads its samples less evenly over the
-# modes (reverse KL 0.026 against 0.009) and ends at $W_1 = 0.45$ from the data,
+# standard deviations of one (WGAN-GP 88.6 %, WGAN-div 89.1 %). In these two
+# runs the exact $W_1$ separates them: WGAN-div spreads its samples less evenly
+# over the modes (reverse KL 0.026 against 0.009; over the README's five seeds
+# both have 0.01) and ends at $W_1 = 0.45$ from the data,
 # against WGAN-GP's 0.34 and a floor of 0.27: moving mass from a crowded mode to
 # a thin one costs a transport of at least 2 (the grid's spacing), which $W_1$
 # charges and the high-quality share does not see. What remains of the grid's
@@ -517,8 +518,8 @@ plt.show()
 # run's step takes as long as the second's.
 #
 # So with the book's recipes WGAN-div is about as good as WGAN-GP on both
-# mixtures by modes and high-quality samples, a little behind by $W_1$ on the
-# grid, at a higher cost per step. What it offers in exchange is a cleaner
+# mixtures by modes and high-quality samples (in this grid run a little behind
+# by $W_1$), at a higher cost per step. What it offers in exchange is a cleaner
 # objective: a divergence whose optimum exists without clipping, and no target
 # norm imposed on the critic. And the optimiser's momentum turned out to be part
 # of its recipe: on the grid (and on the digits, section 7; GAN-QP too, in trial
@@ -748,12 +749,15 @@ plt.show()
 #   $(W_1/(pk))^{1/(p-1)}$, not at 1, and its gap is a divergence, not $W_1$.
 # - $p$ shapes the penalty (flat below 1, steep above: nearly a one-sided
 #   constraint for large $p$), $k$ scales it; $k = 2$, $p = 6$ are the paper's values.
-# - Side by side with WGAN-GP, with the book's recipes and the same budget: as good on the
-#   ring (8/8 modes, $W_1$ near the data's own floor) and on the grid (25/25, 87 %
-#   high quality against 89 %), at 10–20 % more time per step; behind on the
-#   digits (FD 8.0 against 6.8 in about the same time). On the grid and the digits WGAN-div uses
-#   WGAN-GP's Adam, $\beta = (0, 0.9)$: with its paper's $(0.5, 0.999)$ only 16 % of
-#   the grid's samples are near a mode. The optimiser's momentum is part of the recipe.
+# - Side by side with WGAN-GP, with the book's recipes and the same number of steps: as
+#   good on the ring (8/8 modes, $W_1$ near the data's own floor) and, by modes and
+#   high-quality samples, on the grid (25/25, 89 % for both; this run's $W_1$ and
+#   reverse KL a little behind), at about 10 % more time per step on the ring and
+#   40 % on the grid; behind on the digits (FD 8.0 against 6.8 in about the same
+#   time). On the grid and the digits WGAN-div uses WGAN-GP's Adam,
+#   $\beta = (0, 0.9)$: with its paper's $(0.5, 0.999)$ it found 21 of the grid's
+#   25 modes, with only 8 % of its samples near one. The optimiser's momentum is
+#   part of the recipe.
 # - GAN-QP replaces the gradient penalty by a quadratic potential on the
 #   critic's differences over random pairs, $\gamma\,\mathbb E[(f(x_r) - f(x_f))^2/\lVert x_r - x_f\rVert]$:
 #   between two points the best difference is $\lVert x_r - x_f\rVert/(2\gamma)$, and
