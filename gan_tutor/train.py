@@ -354,13 +354,22 @@ class Trainer:
         v = self.variant
         self.opt_g.zero_grad(set_to_none=True)
         score = self.disc.features if v.g_features else self.disc  # what G's loss looks at
-        d_fake = score(self.gen(self.gen.noise(self.g_batch_size, self.rng)))
-        d_real = None
-        if v.g_needs_real:
-            with torch.no_grad():  # G's gradient flows only through the fakes; skip D's real-side graph
-                d_real = score(self.sample_real(self.g_batch_size, self.rng))
-        loss = v.g_loss(d_real, d_fake)
-        loss.backward()
+        # G's step needs D's gradient with respect to its input, not to D's weights: switch
+        # those off for this step (D's own step sets its gradients afresh anyway)
+        frozen = [p for p in self.disc.parameters() if p.requires_grad]
+        for p in frozen:
+            p.requires_grad_(False)
+        try:
+            d_fake = score(self.gen(self.gen.noise(self.g_batch_size, self.rng)))
+            d_real = None
+            if v.g_needs_real:
+                with torch.no_grad():  # G's gradient flows only through the fakes; skip D's real-side graph
+                    d_real = score(self.sample_real(self.g_batch_size, self.rng))
+            loss = v.g_loss(d_real, d_fake)
+            loss.backward()
+        finally:
+            for p in frozen:
+                p.requires_grad_(True)
         grad_norm = _grad_norm(self.gen.parameters())
         self.opt_g.step()
         return {"g_loss": loss.detach(), "g_grad_norm": grad_norm}

@@ -185,6 +185,42 @@ def test_n_critic_over_train_counts_loss_calls():
 
 
 
+
+def test_g_step_leaves_the_critics_gradients_and_flags_alone_and_gives_g_the_same_gradient():
+    # G's step needs ∂D/∂x only: D's weight gradients (from its own step) must come out untouched,
+    # D's requires_grad flags restored (one frozen by the user stays frozen), and G's gradient equal
+    # to the one computed with D's weights requiring gradients, from the same z
+    t = _trainer(variant="wgan_gp")
+    user_frozen = t.disc.net[0].bias
+    user_frozen.requires_grad_(False)
+    t.d_step()
+    d_grads = {n: p.grad.clone() for n, p in t.disc.named_parameters() if p.grad is not None}
+    g_before, rng_before = _clone(t.gen), t.rng.get_state()
+    t.g_step()
+    assert {n: p.grad for n, p in t.disc.named_parameters() if p.grad is not None}.keys() == d_grads.keys()
+    for n, p in t.disc.named_parameters():
+        if p.grad is not None:
+            assert torch.equal(p.grad, d_grads[n]), n  # not accumulated into
+        assert p.requires_grad == (p is not user_frozen), n
+    got = [p.grad.clone() for p in t.gen.parameters()]
+    t.gen.load_state_dict(g_before)
+    t.rng.set_state(rng_before)
+    user_frozen.requires_grad_(True)  # the reference: every D weight requires a gradient
+    loss = losses.g_loss_wasserstein(t.disc(t.gen(t.gen.noise(t.g_batch_size, t.rng))))
+    expected = torch.autograd.grad(loss, list(t.gen.parameters()))
+    for a, b in zip(got, expected):
+        assert torch.equal(a, b)
+
+
+def test_g_step_restores_the_critics_flags_when_the_loss_raises():
+    def g_loss(d_real, d_fake):
+        raise RuntimeError("boom")
+
+    t = _trainer(variant=Variant("raises", losses.d_loss_bce, g_loss))
+    with pytest.raises(RuntimeError, match="boom"):
+        t.g_step()
+    assert all(p.requires_grad for p in t.disc.parameters())
+
 @pytest.mark.parametrize("g_batch, g_needs_real", [(None, False), (48, False), (48, True), (5, False)])
 def test_g_batch_size_sizes_the_generator_step_only(g_batch, g_needs_real):
     # spies record the batch each loss sees: the critic's real and fake batches have batch_size
