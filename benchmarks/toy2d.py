@@ -12,7 +12,8 @@ searches on the ring, seeds 0–4, checked on seeds 5–9: a ReLU generator tear
 into eight pieces with thinner bridges between them than a LeakyReLU one, and small
 batches and a narrower generator buy more steps in the budget. WGAN-GP and WGAN-div use
 the same networks (both with batches of 128 on the grid, WGAN-div there with WGAN-GP's
-Adam β and 256 fakes per generator step); their departures from their papers are explained beside ``TOY2D`` and in the README.
+Adam β and 256 fakes per generator step); their departures from their papers are
+explained beside ``TOY2D`` and in the README.
 
 Each run trains one variant with the shared recipe (:func:`gan_tutor.recipes.toy2d_trainer`
 with a linear learning-rate decay) for a fixed number of steps on one CPU thread,
@@ -93,7 +94,8 @@ def main(argv=None) -> int:
     parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed … first-seed + seeds − 1")
     parser.add_argument("--steps", type=int, default=None, help="default: per variant, see STEPS")
     parser.add_argument("--batch", type=int, default=None)
-    parser.add_argument("--g-batch", type=int, default=None, help="fakes per generator step (default: the recipe's, else the critic's batch)")
+    parser.add_argument("--g-batch", type=int, default=None,
+                        help="fakes per generator step (default: the recipe's, else the critic's batch)")
     parser.add_argument("--lr", type=float, default=None, help="both nets; falls linearly to 1 %%")
     parser.add_argument("--hidden", type=int, default=None)
     parser.add_argument("--depth", type=int, default=None, help="hidden layers of the discriminator")

@@ -559,8 +559,8 @@ check_close("steps trained", panel.trainer.iteration, 20, tol=0)
 # critic step per generator step: the paper's five, each with a double backward
 # pass through the convolutions, are about four times as slow per generator step
 # on this CPU. Adam with WGAN-GP's β = (0, 0.9), as on the grid (section 5), at
-# $10^{-3}$, falling linearly, batches of 32, $k = 2$, $p = 6$, 2,400 steps: about
-# 40 seconds.
+# $10^{-3}$, falling linearly, batches of 32, $k = 2$, $p = 6$, 2,400 steps: under
+# a minute (the run prints its time).
 # The Fréchet distance and the classifier score are measured as in chapter 04,
 # against the same real floor.
 
@@ -722,7 +722,7 @@ plt.show()
 # step it finds 10 of the 25 modes, 1.3 % high quality; with the paper's two it
 # finds 23, 31 % high quality, but unevenly filled (reverse KL 0.88) and farther
 # from the data ($W_1$ 0.90) than WGAN-GP and WGAN-div with their grid recipe
-# (0.34 and 0.31). With this recipe, the second critic step is what brings the
+# (0.34 and 0.45). With this recipe, the second critic step is what brings the
 # modes in. Section 5's lesson carries over: in trial runs on this machine (seed
 # 0, 6,000 steps, one critic step), Adam with $\beta = (0, 0.9)$ found 22 modes at 18 %
 # with batches of 32 (against 10 at 1.3 %), and all 25 at 71 % with the grid

@@ -184,8 +184,6 @@ def test_n_critic_over_train_counts_loss_calls():
     assert calls == {"d": 12, "g": 4}
 
 
-
-
 def test_g_step_leaves_the_critics_gradients_and_flags_alone_and_gives_g_the_same_gradient():
     # G's step needs ∂D/∂x only: D's weight gradients (from its own step) must come out untouched,
     # D's requires_grad flags restored (one frozen by the user stays frozen), and G's gradient equal
@@ -221,6 +219,7 @@ def test_g_step_restores_the_critics_flags_when_the_loss_raises():
         t.g_step()
     assert all(p.requires_grad for p in t.disc.parameters())
 
+
 @pytest.mark.parametrize("g_batch, g_needs_real", [(None, False), (48, False), (48, True), (5, False)])
 def test_g_batch_size_sizes_the_generator_step_only(g_batch, g_needs_real):
     # spies record the batch each loss sees: the critic's real and fake batches have batch_size
@@ -249,6 +248,7 @@ def test_g_batch_size_sizes_the_generator_step_only(g_batch, g_needs_real):
 def test_trainer_rejects_bad_g_batch_size(g_batch_size):
     with pytest.raises(ValueError, match="g_batch_size must be a positive integer"):
         _trainer(g_batch_size=g_batch_size)
+
 
 # --- 3. label smoothing --------------------------------------------------------------------
 
