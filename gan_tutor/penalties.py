@@ -40,8 +40,8 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["clip_weights_", "interpolates", "input_gradients", "gradient_norms", "gradient_penalty",
-           "wgan_div_penalty", "r1_penalty", "qp_penalty", "HistoricalAverage"]
+__all__ = ["clip_weights_", "interpolates", "scores_and_gradients", "input_gradients", "gradient_norms",
+           "gradient_penalty", "wgan_div_penalty", "gradient_power", "r1_penalty", "qp_penalty", "HistoricalAverage"]
 
 
 # --- weight clipping ---------------------------------------------------------------------
@@ -64,7 +64,8 @@ def clip_weights_(module: nn.Module, c: float) -> None:
 
 # --- gradients of the critic at given points ---------------------------------------------
 
-def _check_pair(real: torch.Tensor, fake: torch.Tensor) -> None:
+def check_pair(real: torch.Tensor, fake: torch.Tensor) -> None:
+    """Refuse anything but two same-shaped floating-point batches, (N, d) or (N, C, H, W)."""
     for name, t in (("real", real), ("fake", fake)):
         if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.ndim < 2:
             got = f"{tuple(t.shape)} {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
@@ -79,7 +80,7 @@ def interpolates(real: torch.Tensor, fake: torch.Tensor, generator: torch.Genera
     :math:`\epsilon_i \sim U[0, 1]` per pair, shaped (N, 1, …, 1) so it scales a whole
     sample (Gulrajani et al. 2017, Algorithm 1). ``generator`` (the trainer's) makes it
     repeatable. Returns a detached tensor; the penalties ask for its gradient themselves."""
-    _check_pair(real, fake)
+    check_pair(real, fake)
     eps = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), generator=generator, device=real.device,
                      dtype=real.dtype)  # ε ~ U[0, 1], (N, 1, …, 1)
     return (eps * real + (1 - eps) * fake).detach()  # x̂ = ε x + (1 − ε) x̃
@@ -94,13 +95,17 @@ def _scores(critic: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return scores.reshape(x.shape[0])
 
 
-def input_gradients(critic: nn.Module, x: torch.Tensor, create_graph: bool = True) -> torch.Tensor:
-    r""":math:`\nabla_x f(x_i)` for every sample, shape of ``x``.
+def scores_and_gradients(critic: nn.Module, x: torch.Tensor, create_graph: bool = True
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The critic's scores :math:`f(x_i)`, shape (N,), and :math:`\nabla_x f(x_i)` for every
+    sample, shape of ``x``, from one forward pass.
 
     Sample i's score depends on sample i only (no batch norm in a penalised critic),
     so the gradient of :math:`\sum_i f(x_i)` with respect to x is row by row each
     :math:`\nabla f(x_i)`. ``create_graph=True`` keeps it differentiable in the
-    critic's weights, as a penalty needs."""
+    critic's weights, as a penalty needs. The scores stay attached too, so a loss on
+    them and a penalty on the gradient can share the pass (the trainer does this for
+    WGAN-div, whose penalty is taken at the batch's own samples)."""
     if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim < 2:
         raise ValueError(f"x must be a floating-point batch, (N, d) points or (N, C, H, W) images; "
                          f"got {tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
@@ -108,7 +113,12 @@ def input_gradients(critic: nn.Module, x: torch.Tensor, create_graph: bool = Tru
     with torch.enable_grad():
         scores = _scores(critic, x)
         (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=create_graph, allow_unused=True)
-    return torch.zeros_like(x) if grad is None else grad  # a critic that ignores its input: ∇f = 0
+    return scores, (torch.zeros_like(x) if grad is None else grad)  # a critic that ignores its input: ∇f = 0
+
+
+def input_gradients(critic: nn.Module, x: torch.Tensor, create_graph: bool = True) -> torch.Tensor:
+    r""":math:`\nabla_x f(x_i)` for every sample, shape of ``x`` (see :func:`scores_and_gradients`)."""
+    return scores_and_gradients(critic, x, create_graph)[1]
 
 
 def gradient_norms(critic: nn.Module, x: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
@@ -162,21 +172,38 @@ def wgan_div_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
     interpolates between them. The paper's
     defaults: k = 2, p = 6. With the one training loop, γ plays k (call with k = 1).
 
-    ``‖∇f‖^p`` is computed as :math:`(\sum_j \partial_j f^2)^{p/2}`, without a square root,
-    and its derivative at an exactly zero gradient is 0 (not NaN) for every p > 1.
+    ``‖∇f‖^p`` is computed by :func:`gradient_power`, safely at a zero gradient.
     """
     if not (k >= 0 and math.isfinite(k)):
         raise ValueError(f"k (the penalty weight) must be >= 0, got {k!r}")
+    _check_power(p)
+    check_pair(real, fake)
+    points = interpolates(real, fake, generator) if interpolate else torch.cat([real, fake])  # x ~ P_u
+    return k * gradient_power(input_gradients(critic, points), p)  # k E‖∇f‖^p
+
+
+def _check_power(p) -> None:
     if not (p > 1 and math.isfinite(p)):
         raise ValueError(f"p (the power of the gradient norm) must be > 1, got {p!r}")
-    _check_pair(real, fake)
-    points = interpolates(real, fake, generator) if interpolate else torch.cat([real, fake])  # x ~ P_u
-    sq = input_gradients(critic, points).flatten(1).pow(2).sum(1)  # ‖∇f(x_i)‖², (N,)
-    # (‖∇f‖²)^{p/2} has derivative 0 at a zero gradient for every p > 1, but pow's own
+
+
+def gradient_power(grad: torch.Tensor, p: float) -> torch.Tensor:
+    r""":math:`\frac1N\sum_i \lVert g_i\rVert_2^{\,p}` for a batch of gradients ``grad`` (N, ...),
+    each flattened: WGAN-div's penalty without its k, given the gradients.
+
+    ``‖g‖^p`` is computed as :math:`(\sum_j g_j^2)^{p/2}`, without a square root, and its
+    derivative at an exactly zero gradient is 0 (not NaN) for every p > 1.
+    """
+    _check_power(p)
+    if not isinstance(grad, torch.Tensor) or not grad.is_floating_point() or grad.ndim < 2:
+        raise ValueError(f"grad must be a floating-point batch of gradients, (N, d) or (N, C, H, W); got "
+                         f"{tuple(grad.shape) if isinstance(grad, torch.Tensor) else type(grad).__name__}")
+    sq = grad.flatten(1).pow(2).sum(1)  # ‖g_i‖², (N,)
+    # (‖g‖²)^{p/2} has derivative 0 at a zero gradient for every p > 1, but pow's own
     # derivative there is infinite for p < 2 (∞ · 0 = NaN): evaluate it only where sq > 0.
     nonzero = sq > 0
     powered = torch.where(nonzero, torch.where(nonzero, sq, torch.ones_like(sq)).pow(p / 2), torch.zeros_like(sq))
-    return k * powered.mean()  # k E‖∇f‖^p
+    return powered.mean()  # E‖g‖^p
 
 
 def r1_penalty(critic: nn.Module, real: torch.Tensor) -> torch.Tensor:
@@ -208,7 +235,7 @@ def qp_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tor
     Two independent batches pair at random, as in the paper. Each pair's distance is
     its own flattened norm; an identical pair (d = 0, difference 0) adds 0.
     """
-    _check_pair(real, fake)
+    check_pair(real, fake)
     diff = _scores(critic, real) - _scores(critic, fake)  # f(x_r) − f(x_f), (N,)
     dist = torch.linalg.vector_norm((real - fake).flatten(1), dim=1)  # ‖x_r − x_f‖₂ per pair, (N,)
     return (diff.pow(2) / dist.clamp(min=torch.finfo(dist.dtype).tiny)).mean()  # E[(f_r − f_f)² / d]

@@ -125,7 +125,15 @@ class Variant:
             ``disc(x)`` for real and fake (feature matching).
         penalty: ``(disc, real, fake, hyper, generator) -> scalar`` or None, added to
             the D loss times γ; ``generator`` is the trainer's (for random interpolates),
-            ``hyper`` the current :class:`Hyper` (WGAN-div's p).
+            ``hyper`` the current :class:`Hyper`.
+        grad_penalty: ``(grad, hyper) -> scalar`` or None, added to the D loss times γ
+            like ``penalty``, for a penalty on the critic's input gradient at the batch's
+            own samples (WGAN-div's :math:`P_u`): ``grad`` is :math:`\nabla f` at
+            [real; fake], shape (2N, ...). The loop then evaluates the critic once on
+            [real; fake] and takes the loss's scores and the gradient from that one pass
+            (:func:`gan_tutor.penalties.scores_and_gradients`), instead of a second
+            forward pass inside the penalty; the critic must score each sample on its
+            own (no batch norm), as any penalised critic must. Set this or ``penalty``.
         after_d_step: ``(disc, hyper) -> None`` or None, run after each D update
             (weight clipping).
         knobs: the :class:`Hyper` fields this variant reads, besides the learning
@@ -139,6 +147,7 @@ class Variant:
     d_loss: Callable
     g_loss: Callable
     penalty: Callable | None = None
+    grad_penalty: Callable | None = None
     after_d_step: Callable | None = None
     g_needs_real: bool = False
     g_features: bool = False
@@ -153,12 +162,20 @@ class Variant:
         if unknown:
             raise ValueError(f"unknown knob(s) {unknown}; valid names: {', '.join(names)} "
                              f"(the learning rates always have a slider)")
-        if self.penalty is not None and "gamma" not in self.knobs:  # a penalty is weighted by γ: show its slider
+        if self.penalty is not None and self.grad_penalty is not None:
+            raise ValueError(f"{self.name}: set penalty (a function of the critic and the batches) or grad_penalty "
+                             f"(a function of the critic's gradient at the batch's samples), not both")
+        if self.penalised and "gamma" not in self.knobs:  # a penalty is weighted by γ: show its slider
             object.__setattr__(self, "knobs", (*self.knobs, "gamma"))
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; valid names: {', '.join(OPTIMIZERS)}")
         if self.optimizer_kwargs is None:
             object.__setattr__(self, "optimizer_kwargs", {"betas": (0.5, 0.999)} if self.optimizer == "adam" else {})
+
+    @property
+    def penalised(self) -> bool:
+        """Whether the D loss has a penalty term (weighted by γ)."""
+        return self.penalty is not None or self.grad_penalty is not None
 
 
 def _g_saturating(d_real, d_fake):
@@ -189,8 +206,9 @@ def _gp(disc, real, fake, hyper, generator):
     return P.gradient_penalty(disc, real, fake, generator)
 
 
-def _div(disc, real, fake, hyper, generator):
-    return P.wgan_div_penalty(disc, real, fake, k=1.0, p=hyper.power)  # γ plays k
+def _div(grad, hyper):
+    # E_u‖∇f‖^p over [real; fake]: penalties.wgan_div_penalty with k = 1 (γ plays k)
+    return P.gradient_power(grad, hyper.power)
 
 
 def _qp(disc, real, fake, hyper, generator):
@@ -214,7 +232,7 @@ VARIANTS: dict[str, Variant] = {
                        optimizer_kwargs={"betas": (0.0, 0.9)},
                        defaults=Hyper(n_critic=5, gamma=10.0, lr_d=1e-4, lr_g=1e-4), knobs=("n_critic", "gamma")),
     # Wu et al. 2018, Algorithm 1: k = 2, p = 6, 5 critic steps, Adam(2e-4, β = (0.5, 0.999))
-    "wgan_div": Variant("WGAN-div", _d_wasserstein, _g_wasserstein, penalty=_div,
+    "wgan_div": Variant("WGAN-div", _d_wasserstein, _g_wasserstein, grad_penalty=_div,
                         optimizer_kwargs={"betas": (0.5, 0.999)},
                         defaults=Hyper(n_critic=5, gamma=2.0, power=6.0, lr_d=2e-4, lr_g=2e-4),
                         knobs=("n_critic", "gamma", "power")),
@@ -243,15 +261,37 @@ def _d_update(disc: nn.Module, opt: torch.optim.Optimizer, variant: Variant, hp:
     Returns the loss and the gradient norm over D's parameters, as detached tensors."""
     opt.zero_grad(set_to_none=True)
     fake = fake.detach()
-    loss = variant.d_loss(disc(real), disc(fake), hp.label_smoothing)
-    if variant.penalty is not None:
-        loss = loss + hp.gamma * variant.penalty(disc, real, fake, hp, generator)  # L_D + γ Ω
+    if variant.grad_penalty is None:
+        loss = variant.d_loss(disc(real), disc(fake), hp.label_smoothing)
+        if variant.penalty is not None:
+            loss = loss + hp.gamma * variant.penalty(disc, real, fake, hp, generator)  # L_D + γ Ω
+    else:  # Ω on ∇f at the samples themselves: one pass of the critic on [real; fake] serves both terms
+        P.check_pair(real, fake)
+        scores, grad = P.scores_and_gradients(disc, torch.cat([real, fake]))
+        n = real.shape[0]
+        loss = variant.d_loss(scores[:n], scores[n:], hp.label_smoothing)
+        loss = loss + hp.gamma * variant.grad_penalty(grad, hp)  # L_D + γ Ω(∇f)
     loss.backward()
     grad_norm = _grad_norm(disc.parameters())
     opt.step()
     if variant.after_d_step is not None:
         variant.after_d_step(disc, hp)
     return loss.detach(), grad_norm
+
+
+_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+
+
+def _check_penalised_critic(disc: nn.Module, variant: Variant) -> None:
+    """The penalties are computed sample by sample (∇_x f(x_i), or f(x_r,i) − f(x_f,i)), which needs
+    each score to depend on its own sample alone. Batch norm makes it depend on the whole batch
+    (and WGAN-div's one pass would normalise real and fake together): refused."""
+    if variant.penalised:
+        found = sorted({type(m).__name__ for m in disc.modules() if isinstance(m, _BATCH_NORMS)})
+        if found:
+            raise ValueError(f"{variant.name} penalises its critic sample by sample, but this critic has "
+                             f"{', '.join(found)}, which makes each score depend on the whole batch; use a "
+                             f"per-sample normalisation or none (dcgan_trainer(..., d_norm='layer') or d_norm='none')")
 
 
 # --- the trainer ------------------------------------------------------------------------
@@ -324,6 +364,7 @@ class Trainer:
         if isinstance(snapshot_every, bool) or not isinstance(snapshot_every, int) or snapshot_every < 1:
             raise ValueError(f"snapshot_every must be a positive integer, got {snapshot_every!r}")
         _check_sampler(sample_real)
+        _check_penalised_critic(disc, self.variant)
         self.device = torch.device(device)
         self.gen, self.disc = gen.to(self.device), disc.to(self.device)
         self.sample_real = sample_real
@@ -432,7 +473,7 @@ class Trainer:
             self.load_state_dict(self._good, hyper=False)
             hp = self.hyper
             advice = f"try a smaller learning rate (now lr_d = {hp.lr_d:g}, lr_g = {hp.lr_g:g})"
-            if self.variant.penalty is not None:
+            if self.variant.penalised:
                 advice += f" or a larger penalty weight (now γ = {hp.gamma:g})"
             raise TrainingDiverged(f"training diverged at step {step}: {where}. Restored the last good "
                                    f"state (step {good_step}); {advice}.")
@@ -524,6 +565,7 @@ def fit_discriminator(disc: nn.Module, sample_real: Sampler, sample_fake: Sample
         if not isinstance(v, int) or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     variant = get_variant(variant) if isinstance(variant, str) else variant
+    _check_penalised_critic(disc, variant)
     rates = sorted({"lr_d", "lr_g"} & set(hyper))
     if rates:
         raise ValueError(f"fit_discriminator trains D alone, at the rate lr=; got {', '.join(rates)}= "

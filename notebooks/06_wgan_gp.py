@@ -385,7 +385,8 @@ for norm in ("batch", "layer", "none"):
 # Gulrajani et al. recommend layer norm as the drop-in replacement.
 # `DCGANDiscriminator(norm="layer")`, or `dcgan_trainer(..., d_norm="layer")`,
 # builds that critic; the MLP critics of the toy problems have no
-# normalisation.
+# normalisation. The trainer refuses a critic with batch norm for any
+# penalised variant, and says which option to pass instead.
 #
 # **Adam with β1 = 0, β2 = 0.9.** Arjovsky et al. (2017) had found the clipped
 # critic unstable under momentum-based optimisers such as Adam and used

@@ -20,7 +20,8 @@ What is checked, and how each expected number is derived:
    (a 1-D integral) under GP and WGAN-div; the sign of the WGAN-div penalty; the mirrored
    local minimum of the two-sided GP.
 8. The registered variants: paper defaults, clipping / γ / p read afresh every step, the GP's
-   ε drawn from the trainer's generator (bit-identical repeats and resumes).
+   ε drawn from the trainer's generator (bit-identical repeats and resumes); WGAN-div's step
+   takes its loss and penalty from one critic pass and equals the three-pass step.
 9. The penalties and a Wasserstein trainer step on the ``meta`` device.
 
 Small models (linear critics, MLPs of width ≤ 32), one CPU thread (tests/conftest.py).
@@ -151,6 +152,17 @@ def test_linear_critic_penalties_are_closed_forms(n, kind, keepdim, norm):
         d = _grad_of(div, critic)
         torch.testing.assert_close(d["w"], k * p * r ** (p - 2) * flat_w, rtol=1e-12, atol=1e-12)
         _assert_zero_or_unused(d["b"])
+
+    # scores_and_gradients: f(x_i) = w·x_i + b as (N,), ∇f = w row by row, from one pass; then
+    # gradient_power(∇f, p) = E‖w‖^p = r^p, WGAN-div's penalty with k = 1 (what the trainer adds)
+    scores, grads = P.scores_and_gradients(critic, real)
+    torch.testing.assert_close(scores, real.flatten(1) @ flat_w + 0.3, rtol=0, atol=1e-12)
+    torch.testing.assert_close(grads, w.expand_as(real), rtol=0, atol=0)
+    for p in (6.0, 1.5):
+        power = P.gradient_power(grads, p)
+        torch.testing.assert_close(power, torch.tensor(r ** p, dtype=F64), rtol=1e-12, atol=0)
+        torch.testing.assert_close(_grad_of(power, critic)["w"], p * r ** (p - 2) * flat_w, rtol=1e-12, atol=1e-12)
+        scores, grads = P.scores_and_gradients(critic, real)  # a fresh graph for the next backward
 
     # R1 = r² (0.36 or 6.25); d/dw ‖w‖² = 2w
     r1 = P.r1_penalty(critic, real)
@@ -383,6 +395,16 @@ def test_wgan_div_rejects_bad_k_and_p(kwargs, match):
     x = torch.randn(4, 2)
     with pytest.raises(ValueError, match=match):
         P.wgan_div_penalty(LinearCritic(torch.ones(2)), x, x, **kwargs)
+    if "p" in kwargs:  # the same check guards the trainer's path, which is given the gradients
+        with pytest.raises(ValueError, match=match):
+            P.gradient_power(x, kwargs["p"])
+
+
+@pytest.mark.parametrize("bad", [torch.ones(4), torch.ones(4, 2, dtype=torch.int64), [[1.0, 2.0]]])
+def test_gradient_power_refuses_what_is_not_a_batch_of_gradients(bad):
+    match = r"grad must be a floating-point batch of gradients, \(N, d\) or \(N, C, H, W\)"
+    with pytest.raises(ValueError, match=match):
+        P.gradient_power(bad, 6.0)
 
 
 # --- 6. the losses ----------------------------------------------------------------------------
@@ -538,7 +560,7 @@ def test_wgan_div_sign_finite_optimum_and_flipped_sign_blows_up():
     r = (DELTA / 12) ** 0.2
     div = VARIANTS["wgan_div"]
     flipped = replace(div, name="WGAN-div, penalty sign flipped",
-                      penalty=lambda d, real, fake, h, g: -div.penalty(d, real, fake, h, g))
+                      grad_penalty=lambda grad, h: -div.grad_penalty(grad, h))
     out = {}
     for name, variant in (("right", div), ("flipped", flipped)):
         critic = _linear([0.0, 0.0], dim=2)
@@ -818,6 +840,85 @@ def test_a_critic_that_ignores_its_input_has_zero_gradient():
     assert float(P.gradient_penalty(critic, real, fake)) == 1.0
     assert float(P.wgan_div_penalty(critic, real, fake)) == 0.0
     assert float(P.r1_penalty(critic, real)) == 0.0
+
+
+class _CountingCritic(nn.Module):
+    """Counts its forward passes (and the samples in them)."""
+
+    def __init__(self, critic: nn.Module):
+        super().__init__()
+        self.critic, self.calls = critic, []
+
+    def forward(self, x):
+        self.calls.append(x.shape[0])
+        return self.critic(x)
+
+
+def test_wgan_div_step_takes_loss_and_penalty_from_one_pass_and_equals_the_two_pass_step():
+    # The registered WGAN-div evaluates its critic once, on [real; fake] (2N samples), and takes the
+    # scores for L_f and ∇f for the penalty from that pass. The same variant with its penalty written
+    # as penalties.wgan_div_penalty (k = 1; γ plays k) evaluates the critic three times (real, fake,
+    # and [real; fake] inside the penalty). For a critic that scores each sample on its own the two
+    # are one function of the weights: same loss, same weight gradients, same step, to rounding
+    # (float64 here, so 1e-12).
+    from gan_tutor.train import _d_update
+
+    div = VARIANTS["wgan_div"]
+    two_pass = replace(div, grad_penalty=None,
+                       penalty=lambda d, real, fake, h, g: P.wgan_div_penalty(d, real, fake, k=1.0, p=h.power))
+    real, fake = _pair(32, (2,), seed=3)
+    hp = replace(div.defaults, gamma=2.0, power=3.0)
+    out = {}
+    for name, variant in (("one pass", div), ("two passes", two_pass)):
+        torch.manual_seed(0)
+        critic = _CountingCritic(Discriminator(2, hidden=16).double())
+        opt = torch.optim.SGD(critic.parameters(), lr=0.1)
+        loss, grad_norm = _d_update(critic, opt, variant, hp, real, fake, None)
+        out[name] = (loss, grad_norm, [p.detach().clone() for p in critic.parameters()], critic.calls)
+    assert out["one pass"][3] == [64] and out["two passes"][3] == [32, 32, 64]
+    torch.testing.assert_close(out["one pass"][0], out["two passes"][0], rtol=1e-12, atol=0)
+    torch.testing.assert_close(out["one pass"][1], out["two passes"][1], rtol=1e-12, atol=0)
+    for a, b in zip(out["one pass"][2], out["two passes"][2]):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+    # and the loss is the closed-form sum: L_f + γ E‖∇f‖^p on the starting weights
+    torch.manual_seed(0)
+    critic = Discriminator(2, hidden=16).double()
+    expected = (losses.d_loss_wasserstein(critic(real), critic(fake))
+                + 2.0 * P.wgan_div_penalty(critic, real, fake, k=1.0, p=3.0))
+    torch.testing.assert_close(out["one pass"][0], expected.detach(), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("name", ["wgan_gp", "wgan_div", "gan_qp"])
+def test_a_penalised_variant_refuses_a_batch_norm_critic(name):
+    # batch norm makes f(x_i) depend on the whole batch, so "∇f at x_i" (or GAN-QP's f(x_r,i) − f(x_f,i))
+    # is not a per-sample quantity
+    from gan_tutor.models import DCGANDiscriminator
+
+    torch.manual_seed(0)
+    match = f"{VARIANTS[name].name} penalises its critic sample by sample, but this critic has BatchNorm2d, .*'layer'"
+    with pytest.raises(ValueError, match=match):
+        Trainer(Generator(2, 2, hidden=8), DCGANDiscriminator(size=16, width=8, norm="batch"),
+                lambda n, g: DATA.sample(n, g), variant=name)
+    bn_mlp = nn.Sequential(nn.Linear(1, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
+    with pytest.raises(ValueError, match="this critic has BatchNorm1d"):
+        fit_discriminator(bn_mlp, lambda n: torch.zeros(n, 1), lambda n: torch.ones(n, 1), 1, variant=name)
+    # per-sample or no normalisation is accepted; an unpenalised GAN may keep its batch norm
+    Trainer(Generator(2, 2, hidden=8), DCGANDiscriminator(size=16, width=8, norm="layer"),
+            lambda n, g: DATA.sample(n, g), variant=name)
+    fit_discriminator(bn_mlp, lambda n: torch.zeros(n, 1), lambda n: torch.ones(n, 1), 1, variant="gan")
+    fit_discriminator(bn_mlp, lambda n: torch.zeros(n, 1), lambda n: torch.ones(n, 1), 1, variant="wgan_clip")
+
+
+def test_a_variant_takes_penalty_or_grad_penalty_not_both():
+    from gan_tutor.train import Variant
+
+    base = VARIANTS["gan"]
+    on_grad = replace(base, grad_penalty=lambda grad, hyper: P.gradient_power(grad, 2.0))
+    assert on_grad.penalised and on_grad.knobs == ("label_smoothing", "n_critic", "gamma")
+    assert not base.penalised and VARIANTS["wgan_gp"].penalised and VARIANTS["wgan_div"].penalised
+    with pytest.raises(ValueError, match="set penalty .* or grad_penalty .*, not both"):
+        Variant("both", base.d_loss, base.g_loss, penalty=VARIANTS["wgan_gp"].penalty,
+                grad_penalty=VARIANTS["wgan_div"].grad_penalty)
 
 
 def test_a_variant_with_a_penalty_gets_the_gamma_knob_and_rates_are_not_knobs():
