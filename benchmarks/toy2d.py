@@ -11,8 +11,8 @@ For the GANs (a ReLU generator of 3 × 96 units, batch 32, 10,000 steps) they ca
 searches on the ring, seeds 0–4, checked on seeds 5–9: a ReLU generator tears the noise
 into eight pieces with thinner bridges between them than a LeakyReLU one, and small
 batches and a narrower generator buy more steps in the budget. WGAN-GP and WGAN-div use
-the same networks (both with batches of 128 on the grid, WGAN-div there with WGAN-GP's
-Adam β and 256 fakes per generator step); their departures from their papers are
+the same networks and Adam β = (0, 0.9) (WGAN-GP's; both with batches of 128 on the grid,
+WGAN-div there with 256 fakes per generator step); their departures from their papers are
 explained beside ``TOY2D`` and in the README.
 
 Each run trains one variant with the shared recipe (:func:`gan_tutor.recipes.toy2d_trainer`
@@ -38,7 +38,7 @@ from gan_tutor.train import VARIANTS
 
 # Steps per run, aimed at the issues' budgets on one CPU thread (20 s for the GANs of issue 3,
 # 60 s for the Wasserstein GANs of issue 6); the README's table records what they took
-# (about 19 s for the GANs, 52–63 CPU-s for WGAN-GP and WGAN-div, two runs at a time).
+# (about 19 s for the GANs, 50–57 CPU-s for WGAN-GP and WGAN-div, two runs at a time).
 STEPS = {"gan_saturating": 10000, "gan": 10000, "gan_fm": 10000, "wgan_clip": 4000, "wgan_gp": 18000, "wgan_div": 18000,
          "gan_qp": 10000}  # GAN-QP: the GANs' step count, about 22 CPU-s (README)
 STEPS_GRID25 = {"wgan_gp": 13000, "wgan_div": 10000}  # their grid recipes cost more per step (TOY2D_GRID25)

@@ -103,8 +103,16 @@ print(rt)
 # cost. A smooth network trained for a limited number of steps does not do that,
 # but it is a reason to consider interpolates when the supports are far apart
 # (section 5 comes back to it). In the training loop the penalty is weighted by γ, so
-# **γ plays $k$** and `Hyper.power` is $p$. One check of all of that on a small
-# critic, in double precision so the two sides agree to rounding:
+# **γ plays $k$** and `Hyper.power` is $p$.
+#
+# **One pass of the critic.** With the pooled samples as $P_u$, the points of the
+# penalty are the points of the loss. So the trainer evaluates the critic once, on
+# real and fake stacked, and takes two things from that pass
+# (`penalties.scores_and_gradients`): the scores, for $\mathbb E_g f - \mathbb E_r f$, and
+# their input gradient, for the penalty. The variant's `grad_penalty` is handed only
+# that gradient. WGAN-GP's interpolates are new points and need a pass of their own.
+# One check of all of that on a small critic, in double precision so the two sides
+# agree to rounding:
 
 # %%
 torch.manual_seed(0)
@@ -117,11 +125,15 @@ by_hand = K / 2 * (norm_p[:256].mean() + norm_p[256:].mean())               # (k
 package = penalties.wgan_div_penalty(critic, real, fake, k=K, p=P)
 div = VARIANTS["wgan_div"]
 hyper = replace(div.defaults, gamma=K, power=P)
-in_the_loop = hyper.gamma * div.penalty(critic, real, fake, hyper, None)     # what the trainer adds: γ Ω with γ = k
+scores, grad = penalties.scores_and_gradients(critic, torch.cat([real, fake]))  # the trainer's one critic pass
+in_the_loop = hyper.gamma * div.grad_penalty(grad, hyper)                    # what it adds: γ Ω with γ = k
 print(f"E_g f − E_r f = {losses.d_loss_wasserstein(critic(real), critic(fake)).item():.6f}, "
       f"k E_u‖∇f‖^p = {package.item():.6e}")
 check_close("penalty by hand / penalties.wgan_div_penalty", (by_hand / package).item(), 1.0, tol=1e-12)
 check_close("the trainer's γ·Ω (γ = k) / wgan_div_penalty", (in_the_loop / package).item(), 1.0, tol=1e-12)
+check_close("loss from the one pass / from two separate passes",
+            (losses.d_loss_wasserstein(scores[:256], scores[256:]) / losses.d_loss_wasserstein(critic(real), critic(fake))).item(),
+            1.0, tol=1e-12)
 
 # %% [markdown]
 # **The other way round.** The paper writes the same objective with $f$'s sign
@@ -197,7 +209,7 @@ check_close("the critic's gap E_r f − E_g f vs Δ·|w*|", gap, DELTA * w_star,
 
 # %%
 flipped = replace(div, name="WGAN-div, penalty sign flipped",
-                  penalty=lambda disc, real, fake, hyper, rng: -div.penalty(disc, real, fake, hyper, rng))
+                  grad_penalty=lambda grad, hyper: -div.grad_penalty(grad, hyper))
 paths = {}
 for variant in (div, flipped):
     torch.manual_seed(0)
@@ -362,10 +374,10 @@ plt.show()
 # of generator steps on each data set. On the ring that is one critic step per
 # generator step, Adam at $2\cdot10^{-3}$ decaying linearly, batches of 32 and a
 # ReLU generator of 3 × 96 units; WGAN-GP with γ = 0.1 as in chapter 06, WGAN-div
-# with $k = 2$, $p = 6$, each with its paper's Adam β ($(0, 0.9)$ for WGAN-GP,
-# $(0.5, 0.999)$ for WGAN-div). On the grid both take batches of 128 at
-# $3\cdot10^{-3}$ (`recipes.TOY2D_GRID25`), and WGAN-div takes WGAN-GP's Adam β as
-# well. WGAN-div's generator there also averages its loss over 256 fakes per step,
+# with $k = 2$, $p = 6$. Both use WGAN-GP's Adam β = $(0, 0.9)$, not WGAN-div's
+# paper's $(0.5, 0.999)$ (why, the results will show). On the grid both take
+# batches of 128 at $3\cdot10^{-3}$ (`recipes.TOY2D_GRID25`).
+# WGAN-div's generator there also averages its loss over 256 fakes per step,
 # twice the critic's batch (the `g_batch_size` of `toy2d_trainer`). The grid's
 # misses lie on the thin bridges between modes, which hold only a few samples
 # of each batch; a larger batch may give the generator a less noisy view of
@@ -373,7 +385,7 @@ plt.show()
 # it raised WGAN-div's share of samples near a mode by 1.5 and 3.1 points (on two
 # sets of five seeds, in 10,000 steps against 11,000) and lowered WGAN-GP's by 0.4
 # and 1.2 (in 12,000 steps against 13,000), so only WGAN-div takes it. A third grid run
-# gives WGAN-div its paper's β back (why, the results will show). We score the
+# gives WGAN-div its paper's β back. We score the
 # generators as in chapter 03
 # (modes captured, high-quality samples, reverse KL over the modes) and measure
 # the exact $W_1$ between 512 generated samples and 512 fixed real ones eight
@@ -462,68 +474,78 @@ plt.show()
 
 # %% [markdown]
 # **The ring.** Both variants capture all eight modes, with 90 % (WGAN-GP) and
-# 86 % (WGAN-div) of the samples within three standard deviations of a mode,
-# and both end at $W_1 \approx 0.08$–$0.09$ from the data, near the floor of
-# 0.07: at this resolution their samples are almost as close to the ring as a
-# fresh sample of the ring itself. Their critics tell them apart. WGAN-GP's gap
-# (0.014) is far below the exact $W_1$ at the end, after dipping to zero or below at
-# step 3,000; WGAN-div's (0.007) is smaller still, as section 4 said it would be (the formula gives
-# $t^* = (0.094/12)^{1/5} \approx 0.38$, a gap of about 0.04; a critic that takes
-# one step per generator step is not at its optimum either). Neither gap reads
-# as a distance once the generator sits on the data: the generator moves every
-# step, and one critic step at a time does not catch up with it.
+# 91 % (WGAN-div) of the samples within three standard deviations of a mode.
+# Both end close to the data by the exact $W_1$: 0.08 (WGAN-GP) and 0.05
+# (WGAN-div), against a floor of 0.07. WGAN-div's is even below the floor, which
+# is no bound: it is one random draw, the distance between two samples of the
+# ring. At this resolution both generators' samples are about as close to the
+# ring as a fresh sample of the ring itself. Their critics tell them apart.
+# WGAN-GP's gap (0.014) is far below the exact $W_1$ at the end, after dipping to
+# zero or below at step 3,000. WGAN-div's (0.002) is smaller still, as section 4
+# said it would be: the formula gives $t^* = (0.053/12)^{1/5} \approx 0.34$, a gap of
+# about 0.02, and a critic that takes one step per generator step is not at its
+# optimum either. Neither gap reads as a distance once the generator sits on the
+# data: the generator moves every step, and one critic step at a time does not
+# catch up with it.
 #
 # **The grid.** By the share of samples near a mode the two are hard to tell
-# apart: both find all 25 modes, with 89 % of their samples within three
-# standard deviations of one (WGAN-GP 88.6 %, WGAN-div 89.1 %). In these two
-# runs the exact $W_1$ separates them: WGAN-div spreads its samples less evenly
-# over the modes (reverse KL 0.026 against 0.009; over the README's five seeds
-# both have 0.01) and ends at $W_1 = 0.45$ from the data,
-# against WGAN-GP's 0.34 and a floor of 0.27: moving mass from a crowded mode to
-# a thin one costs a transport of at least 2 (the grid's spacing), which $W_1$
-# charges and the high-quality share does not see. What remains of the grid's
-# difficulty is in the plots: thin lines of samples on the bridges between
-# neighbouring modes, which a continuous generator has to draw somewhere. Their
-# critics differ as on the ring: WGAN-GP's gap (0.044) and WGAN-div's (0.001)
-# are both well below $W_1$.
+# apart: both find all 25 modes, with 88–89 % of their samples within three
+# standard deviations of one (WGAN-GP 88.6 %, WGAN-div 87.9 %). In these two
+# runs the exact $W_1$ separates them. WGAN-div spreads its samples less evenly
+# over the modes (reverse KL 0.032 against 0.009; over the README's five seeds
+# both have 0.01) and ends at $W_1 = 0.39$ from the data, against WGAN-GP's 0.34
+# and a floor of 0.27. Moving mass from a crowded mode to a thin one costs a
+# transport of at least 2 (the grid's spacing), which $W_1$ charges and the
+# high-quality share does not see. What remains of the grid's difficulty is in
+# the plots: thin lines of samples on the bridges between neighbouring modes,
+# which a continuous generator has to draw somewhere. Their critics differ as on
+# the ring: WGAN-GP's gap (0.044) is well below $W_1$, and WGAN-div's is at zero.
 #
 # The third run is WGAN-div with its paper's Adam, $\beta = (0.5, 0.999)$, and
-# nothing else changed. It finds 21 of the 25 modes, and only 8 % of its
-# samples are near one: most lie along the grid's outer square and on a line
-# down its middle, unevenly spread over the modes (reverse KL 0.60), and $W_1$
-# stays at 0.77. Its critic's gap wanders between 0.02 and 0.3, far below
-# $W_1$. Of the paper's two numbers, the momentum
+# nothing else changed. It touches all 25 modes, but only 37 % of its samples
+# are near one: many lie along the grid's outer square and along an inner
+# square and its bridges, unevenly spread over the modes (reverse KL 0.27), and
+# $W_1$ stays at 0.51. Its critic's gap wanders between about 0.001 and 0.17,
+# far below $W_1$. Of the paper's two numbers, the momentum
 # $\beta_1 = 0.5$ does most of the harm: in the README's two-seed trials (before
 # the generator batch of 256), $\beta_1 = 0.5$ with $\beta_2 = 0.9$ finds 16–40 %,
-# $\beta_1 = 0$ with $\beta_2 = 0.999$ 86–91 %, and $\beta = (0, 0.9)$ 93–94 %.
-# One way to see why: in a two-player game, a step that keeps going in the
-# direction of the last few gradients answers an opponent who has since moved.
-# Gidel et al. (2019), "Negative Momentum for Improved Game Dynamics", show how
-# momentum makes such updates oscillate. WGAN-GP's paper uses $\beta_1 = 0$;
-# this book's first WGAN-div recipe for the grid kept the paper's $\beta$, and
-# with it needed two critic steps per generator step to reach 57 %. (The
-# README's benchmark, about a minute per run: WGAN-div in 10,000 steps, 25/25
-# modes at 94 % over five seeds and 93 % on five others; WGAN-GP in 13,000,
-# 95 % and 92 %.)
+# $\beta_1 = 0$ with $\beta_2 = 0.999$ 86–91 %, and $\beta = (0, 0.9)$ 93–94 %. On
+# the ring the paper's β does less harm, but its runs keep swinging until the
+# learning rate has decayed (one run's share went 93 → 48 → 92 % over its last
+# 6,000 steps), so where a run stops decides its score: over ten seeds it averaged
+# 89 %, with four runs below 85 %, against 94 % and none below 88 % with
+# $\beta = (0, 0.9)$ (README). One way to see why: in a two-player game, a step
+# that keeps going in the direction of the last few gradients answers an
+# opponent who has since moved. Gidel et al. (2019), "Negative Momentum for
+# Improved Game Dynamics", show how momentum makes such updates oscillate.
+# WGAN-GP's paper uses $\beta_1 = 0$; this book's first WGAN-div recipe for the
+# grid kept the paper's $\beta$, and with it needed two critic steps per
+# generator step to reach 57 %. (The README's benchmark, about a minute per run:
+# WGAN-div in 10,000 steps, 25/25 modes at 93 % over five seeds and 92 % on
+# five others; WGAN-GP in 13,000, 95 % and 92 %.)
 #
 # **Time.** Measured in alternation (the last column, and the ratios printed
 # above it; the milliseconds move by 10–15 % between runs of this notebook,
-# their ratios less): on the ring WGAN-div takes about 10 % longer per step than
-# WGAN-GP, and on the grid almost 40 % longer. The div penalty differentiates
-# the critic at the real and the fake batch pooled, twice as many points as
-# WGAN-GP's one interpolate per pair. At batch 32 much of a step is fixed
-# overhead, so that costs little; at batch 128 more of the step is arithmetic,
-# and the cost shows, and on the grid WGAN-div's generator step also handles
-# 256 fakes instead of 128. Adam's β changes nothing in the cost: the third
-# run's step takes as long as the second's.
+# their ratios less): on the ring WGAN-div takes about 10–20 % less time per
+# step than WGAN-GP, and on the grid about 10 % more. The div penalty
+# differentiates the critic at the real and the fake batch pooled, twice as many
+# points as WGAN-GP's one interpolate per pair. But those points are the loss's
+# own, so the trainer takes the scores and their gradient from one pass of the
+# critic (section 1), where WGAN-GP needs a pass for the loss and another at its
+# interpolates. At batch 32 much of a step is fixed overhead, and the saved
+# passes win. At batch 128 more of the step is arithmetic: the double backward
+# over 256 points costs more, and WGAN-div's generator step also handles 256
+# fakes instead of 128. Adam's β changes nothing in the cost: the third run's
+# step takes as long as the second's.
 #
 # So with the book's recipes WGAN-div is about as good as WGAN-GP on both
 # mixtures by modes and high-quality samples (in this grid run a little behind
-# by $W_1$), at a higher cost per step. What it offers in exchange is a cleaner
-# objective: a divergence whose optimum exists without clipping, and no target
-# norm imposed on the critic. And the optimiser's momentum turned out to be part
-# of its recipe: on the grid (and on the digits, section 7; GAN-QP too, in trial
-# runs, section 8) β1 = 0 did far better than its paper's 0.5.
+# by $W_1$ and reverse KL), at about the same cost per step. What it offers in
+# exchange is a cleaner objective: a divergence whose optimum exists without
+# clipping, and no target norm imposed on the critic. And the optimiser's
+# momentum turned out to be part of its recipe: on both mixtures (and on the
+# digits, section 7; GAN-QP too, in trial runs, section 8) β1 = 0 did better
+# than its paper's 0.5.
 #
 # ## 6 · The live panel
 #
@@ -591,8 +613,8 @@ plots.plot_fd_curve(image_tracker.steps, image_tracker.fd, floor, ax=ax1, label=
 plt.show()
 
 # %% [markdown]
-# After 2,400 steps WGAN-div reaches an FD of 8.0, 2.3 times the floor, with a
-# classifier score of 7.0 (held-out real digits: 9.3): digit-like strokes, some
+# After 2,400 steps WGAN-div reaches an FD of 9.1, 2.6 times the floor, with a
+# classifier score of 7.2 (held-out real digits: 9.3): digit-like strokes, some
 # clear digits (0, 3, 5, 6, 9) among many unclear ones, and an FD still falling
 # when the run stops. That is behind both earlier chapters. Chapter 04's DCGAN
 # reached FD 5.95 after 10,000 steps, and chapter 06's WGAN-GP, also with one
@@ -600,7 +622,9 @@ plt.show()
 # as this run. Adam's β matters here as it did on the grid. In trial runs on this
 # machine with the paper's β = (0.5, 0.999), the same run reached FD 11.6 at a
 # rate of $5\cdot10^{-4}$, 16.8 at $10^{-3}$ and 12.0 at $2\cdot10^{-3}$; with
-# β = (0, 0.9), 9.4, 8.0 (this run) and 9.3. With the paper's β, chapter 06's
+# β = (0, 0.9), 9.4, 8.0 and 9.3. Those trials ran before the critic's step took
+# one pass; with the same settings as the 8.0 this run gets 9.1, and runs that
+# differ only in rounding differ that much (README). With the paper's β, chapter 06's
 # exact settings (rate $4\cdot10^{-4}$, 3,000 steps) gave 19.6, and the paper's five
 # critic steps per generator step, at $2\cdot10^{-3}$, reached FD 5.9 after 2,400
 # generator steps, in about four times the time. So Adam's β explains part
@@ -713,7 +737,7 @@ plt.show()
 # **The ring.** With one critic step GAN-QP finds all 8 modes after 4,000 steps,
 # 73 % of its samples high quality, reverse KL 0.083 and $W_1$ 0.084 from the
 # data (floor 0.069): a little behind section 5's WGAN-GP and WGAN-div (90 % and
-# 86 %), at half their learning rate. Over five seeds at 10,000 steps the README's
+# 91 %), at half their learning rate. Over five seeds at 10,000 steps the README's
 # benchmark puts it at 74 ± 21 %: all 8 modes every time, but a wide spread in
 # sharpness.
 #
@@ -722,7 +746,7 @@ plt.show()
 # step it finds 10 of the 25 modes, 1.3 % high quality; with the paper's two it
 # finds 23, 31 % high quality, but unevenly filled (reverse KL 0.88) and farther
 # from the data ($W_1$ 0.90) than WGAN-GP and WGAN-div with their grid recipe
-# (0.34 and 0.45). With this recipe, the second critic step is what brings the
+# (0.34 and 0.39). With this recipe, the second critic step is what brings the
 # modes in. Section 5's lesson carries over: in trial runs on this machine (seed
 # 0, 6,000 steps, one critic step), Adam with $\beta = (0, 0.9)$ found 22 modes at 18 %
 # with batches of 32 (against 10 at 1.3 %), and all 25 at 71 % with the grid
@@ -751,13 +775,13 @@ plt.show()
 #   constraint for large $p$), $k$ scales it; $k = 2$, $p = 6$ are the paper's values.
 # - Side by side with WGAN-GP, with the book's recipes and the same number of steps: as
 #   good on the ring (8/8 modes, $W_1$ near the data's own floor) and, by modes and
-#   high-quality samples, on the grid (25/25, 89 % for both; this run's $W_1$ and
-#   reverse KL a little behind), at about 10 % more time per step on the ring and
-#   40 % on the grid; behind on the digits (FD 8.0 against 6.8 in about the same
-#   time). On the grid and the digits WGAN-div uses WGAN-GP's Adam,
-#   $\beta = (0, 0.9)$: with its paper's $(0.5, 0.999)$ it found 21 of the grid's
-#   25 modes, with only 8 % of its samples near one. The optimiser's momentum is
-#   part of the recipe.
+#   high-quality samples, on the grid (25/25, 88–89 % for both; this run's $W_1$ and
+#   reverse KL a little behind), at about the same time per step (its penalty's
+#   points are the loss's own, so one pass of the critic serves both); behind on
+#   the digits (FD 9.1 against 6.8 in about the same time). WGAN-div uses WGAN-GP's
+#   Adam, $\beta = (0, 0.9)$: with its paper's $(0.5, 0.999)$ only 37 % of its grid
+#   samples were near a mode, and its ring runs swung until the learning rate had
+#   decayed. The optimiser's momentum is part of the recipe.
 # - GAN-QP replaces the gradient penalty by a quadratic potential on the
 #   critic's differences over random pairs, $\gamma\,\mathbb E[(f(x_r) - f(x_f))^2/\lVert x_r - x_f\rVert]$:
 #   between two points the best difference is $\lVert x_r - x_f\rVert/(2\gamma)$, and
@@ -765,7 +789,7 @@ plt.show()
 #   average, reached as an optimum, not a Lipschitz constraint, and no input
 #   gradient to compute. On the ring it finds all 8 modes as WGAN-GP and WGAN-div
 #   do, with fewer and more variable sharp samples (the README's benchmark: 74 ±
-#   21 % high quality against their 96 %, in less than half their time); on the
+#   21 % high quality against their 95 %, in less than half their time); on the
 #   grid, with its paper's Adam $\beta_1 = 0.5$, it needs the paper's two critic
 #   steps and still fills the modes unevenly ($\beta_1 = 0$ helped it in trial runs).
 #

@@ -380,7 +380,7 @@ def test_betas_replace_adams_for_one_trainer_and_leave_the_registered_variant_al
     paper = VARIANTS["wgan_div"].optimizer_kwargs["betas"]  # Wu et al.'s (0.5, 0.999)
     t = toy2d_trainer(ring8(), "wgan_div", hidden=8, depth=1, betas=(0, 0.9))
     assert [g["betas"] for opt in (t.opt_d, t.opt_g) for g in opt.param_groups] == [(0.0, 0.9), (0.0, 0.9)]
-    assert t.variant.penalty is VARIANTS["wgan_div"].penalty and t.variant.knobs == VARIANTS["wgan_div"].knobs
+    assert t.variant.grad_penalty is VARIANTS["wgan_div"].grad_penalty is not None and t.variant.knobs == VARIANTS["wgan_div"].knobs
     assert VARIANTS["wgan_div"].optimizer_kwargs["betas"] == paper == (0.5, 0.999)
     assert toy2d_trainer(ring8(), "wgan_div", hidden=8, depth=1).opt_d.param_groups[0]["betas"] == paper
     with pytest.raises(ValueError, match="betas are Adam's settings; WGAN \\(weight clipping\\) trains with rmsprop "
@@ -414,12 +414,14 @@ def test_the_grids_recipes_change_what_they_say_and_reach_the_loop():
 
     # the settings the README's benchmark and chapters 06–07 quote for the grid
     assert TOY2D_GRID25 == {"wgan_gp": {"batch_size": 128, "lr": 3e-3},
-                            "wgan_div": {"batch_size": 128, "lr": 3e-3, "betas": (0.0, 0.9), "g_batch_size": 256}}
+                            "wgan_div": {"batch_size": 128, "lr": 3e-3, "g_batch_size": 256}}
     # on the grid the two differ in their penalty (WGAN-GP's γ) and WGAN-div's generator batch only;
-    # WGAN-div is given WGAN-GP's own betas
+    # WGAN-div is given WGAN-GP's own betas on both mixtures (the variant keeps its paper's)
     gp, div = toy2d_recipe("wgan_gp", "grid25"), toy2d_recipe("wgan_div", "grid25")
     assert {k: v for k, v in gp.items() if k != "gamma"} == {k: v for k, v in div.items() if k not in ("betas", "g_batch_size")}
-    assert div["betas"] == VARIANTS["wgan_gp"].optimizer_kwargs["betas"]
+    for mixture in ("ring8", "grid25"):
+        assert toy2d_recipe("wgan_div", mixture)["betas"] == VARIANTS["wgan_gp"].optimizer_kwargs["betas"] == (0.0, 0.9)
+    assert VARIANTS["wgan_div"].optimizer_kwargs["betas"] == (0.5, 0.999)
     for name in TOY2D:
         assert toy2d_recipe(name, ring8()) == TOY2D[name]  # the ring: the recipe itself
         assert toy2d_recipe(name, "ring8") == TOY2D[name]
