@@ -1,5 +1,5 @@
 r"""Penalties on the discriminator/critic or on its parameters, added to its loss
-with a weight γ (the ``penalty`` of a :class:`gan_tutor.train.Variant`), and
+with a weight γ (the ``penalty``, or ``grad_penalty``, of a :class:`gan_tutor.train.Variant`), and
 weight clipping, the crude constraint they replace.
 
 **On the critic's input gradient** (chapters 05–07). Each takes the critic and
@@ -12,7 +12,9 @@ every penalty against a linear critic, whose gradient is w everywhere.
 - :func:`clip_weights_`: every parameter clamped to [−c, c] (WGAN);
 - :func:`gradient_penalty`: :math:`\mathbb E_{\hat x}[(\lVert\nabla f(\hat x)\rVert_2 - 1)^2]` at random
   interpolates (WGAN-GP; one-sided :math:`\max(0, \cdot)^2` on request);
-- :func:`wgan_div_penalty`: :math:`k\,\mathbb E_{x\sim P_u}\lVert\nabla f(x)\rVert_2^p` (WGAN-div);
+- :func:`wgan_div_penalty`: :math:`k\,\mathbb E_{x\sim P_u}\lVert\nabla f(x)\rVert_2^p` (WGAN-div), and
+  :func:`gradient_power`, its :math:`\mathbb E\lVert g\rVert_2^p` given the gradients (the trainer
+  takes them, with the scores, from one pass: :func:`scores_and_gradients`);
 - :func:`r1_penalty`: :math:`\mathbb E_{x\sim P_r}\lVert\nabla f(x)\rVert_2^2` (R1).
 
 **On the critic's differences** (GAN-QP, chapter 07): :func:`qp_penalty`,
@@ -170,7 +172,9 @@ def wgan_div_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
     equal mixture of the real and fake batches (the popular choice: the gradient taken
     at the samples themselves, no interpolation), or, with ``interpolate=True``, random
     interpolates between them. The paper's
-    defaults: k = 2, p = 6. With the one training loop, γ plays k (call with k = 1).
+    defaults: k = 2, p = 6. In the one training loop γ plays k, and with the pooled
+    samples the loop computes :math:`\gamma\cdot` :func:`gradient_power` of the gradient
+    from the loss's own pass of the critic (the same value as this function with k = γ).
 
     ``‖∇f‖^p`` is computed by :func:`gradient_power`, safely at a zero gradient.
     """

@@ -66,15 +66,17 @@ TOY2D: dict[str, dict] = {
 # high quality in 13,000 steps and 57 CPU-s, against 78 % in 18,000 steps and 49 CPU-s with
 # the ring's recipe; on the ring the change gave 92 % in 11,000 steps, against the ring
 # recipe's 96 % in 18,000). WGAN-div's generator there also takes 256 fakes per step (its
-# critic still 128 pairs): over seeds 0–4 that raised its high-quality share from 92.6 to
-# 94.1 % (10,000 steps against 11,000) and over seeds 5–9 from 90.3 to 93.4 %; WGAN-GP's went
+# critic still 128 pairs): with the three-pass critic step of the time, over seeds 0–4 that
+# raised its high-quality share from 92.6 to 94.1 % (10,000 steps against 11,000) and over
+# seeds 5–9 from 90.3 to 93.4 % (93.1 and 91.5 % with today's one-pass step); WGAN-GP's went
 # down with it (94.7 and 91.1 %, one mode missed, in 12,000 steps, against 95.0 and 92.4 %
 # without in 13,000), so WGAN-GP keeps one batch size. On the grid the two recipes differ in
 # their penalty and in that generator batch. WGAN-div's Adam β: on the grid its paper's
 # β1 = 0.5 (momentum) found 20–24 modes at 16–40 % high quality (β = (0.5, 0.9), two seeds),
 # β1 = 0 all 25 at 86–94 %; on the ring, over seeds 0–9 (18,000 steps, the critic's step in
 # one pass), (0.5, 0.999) gave 89.4 % with four runs below 85 %, (0, 0.9) 94.4 % with none
-# below 88 % (README), so both mixtures take WGAN-GP's β.
+# below 88 % (with the three-pass step the paper's β also averaged 94.4 %, one run at 81 %: the
+# case is the spread; README), so both mixtures take WGAN-GP's β.
 TOY2D_GRID25: dict[str, dict] = {"wgan_gp": dict(batch_size=128, lr=3e-3),
                                  "wgan_div": dict(batch_size=128, lr=3e-3, g_batch_size=256)}
 

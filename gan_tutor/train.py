@@ -36,6 +36,7 @@ from torch import nn
 
 from . import losses as L
 from . import penalties as P
+from .models.layers import MinibatchDiscrimination
 
 __all__ = ["Hyper", "Variant", "VARIANTS", "get_variant", "Trainer", "TrainingDiverged", "OPTIMIZERS",
            "discriminator_step", "fit_discriminator", "generator_grad_norm"]
@@ -134,6 +135,11 @@ class Variant:
             (:func:`gan_tutor.penalties.scores_and_gradients`), instead of a second
             forward pass inside the penalty; the critic must score each sample on its
             own (no batch norm), as any penalised critic must. Set this or ``penalty``.
+        per_sample_penalty: the penalty reads the critic sample by sample (an input
+            gradient per sample, a score difference per pair), so the trainer refuses a
+            critic whose scores depend on their batch (batch norm, minibatch
+            discrimination). True for WGAN-GP and GAN-QP, implied by ``grad_penalty``;
+            False for a penalty on the weights alone (historical averaging).
         after_d_step: ``(disc, hyper) -> None`` or None, run after each D update
             (weight clipping).
         knobs: the :class:`Hyper` fields this variant reads, besides the learning
@@ -148,6 +154,7 @@ class Variant:
     g_loss: Callable
     penalty: Callable | None = None
     grad_penalty: Callable | None = None
+    per_sample_penalty: bool = False
     after_d_step: Callable | None = None
     g_needs_real: bool = False
     g_features: bool = False
@@ -165,6 +172,8 @@ class Variant:
         if self.penalty is not None and self.grad_penalty is not None:
             raise ValueError(f"{self.name}: set penalty (a function of the critic and the batches) or grad_penalty "
                              f"(a function of the critic's gradient at the batch's samples), not both")
+        if self.grad_penalty is not None:
+            object.__setattr__(self, "per_sample_penalty", True)
         if self.penalised and "gamma" not in self.knobs:  # a penalty is weighted by γ: show its slider
             object.__setattr__(self, "knobs", (*self.knobs, "gamma"))
         if self.optimizer not in OPTIMIZERS:
@@ -206,9 +215,8 @@ def _gp(disc, real, fake, hyper, generator):
     return P.gradient_penalty(disc, real, fake, generator)
 
 
-def _div(grad, hyper):
-    # E_u‖∇f‖^p over [real; fake]: penalties.wgan_div_penalty with k = 1 (γ plays k)
-    return P.gradient_power(grad, hyper.power)
+def _div(grad, hyper):  # penalties.wgan_div_penalty with k = 1 (γ plays k), given ∇f at [real; fake]
+    return P.gradient_power(grad, hyper.power)  # E_u‖∇f‖^p
 
 
 def _qp(disc, real, fake, hyper, generator):
@@ -228,7 +236,7 @@ VARIANTS: dict[str, Variant] = {
                          optimizer="rmsprop", defaults=Hyper(n_critic=5, clip=0.01, lr_d=5e-5, lr_g=5e-5),
                          knobs=("n_critic", "clip")),
     # Gulrajani et al. 2017, Algorithm 1: λ = 10, 5 critic steps, Adam(1e-4, β = (0, 0.9))
-    "wgan_gp": Variant("WGAN-GP", _d_wasserstein, _g_wasserstein, penalty=_gp,
+    "wgan_gp": Variant("WGAN-GP", _d_wasserstein, _g_wasserstein, penalty=_gp, per_sample_penalty=True,
                        optimizer_kwargs={"betas": (0.0, 0.9)},
                        defaults=Hyper(n_critic=5, gamma=10.0, lr_d=1e-4, lr_g=1e-4), knobs=("n_critic", "gamma")),
     # Wu et al. 2018, Algorithm 1: k = 2, p = 6, 5 critic steps, Adam(2e-4, β = (0.5, 0.999))
@@ -239,7 +247,7 @@ VARIANTS: dict[str, Variant] = {
     # Su 2018 (GAN-QP): the Wasserstein losses (G's E[f(x_r) − f(x_f)] has −E f(x_f)'s gradient) and the
     # quadratic potential with γ = 1/(2λ), λ = 10 on the plain ‖x_r − x_f‖₂ (the author's gan_qp_l2.py uses an RMS distance,
     # so its λ = 10 is γ = √D/20 here: see penalties.qp_penalty); the script: 2 critic steps, Adam(2e-4, β1 = 0.5)
-    "gan_qp": Variant("GAN-QP", _d_wasserstein, _g_wasserstein, penalty=_qp,
+    "gan_qp": Variant("GAN-QP", _d_wasserstein, _g_wasserstein, penalty=_qp, per_sample_penalty=True,
                       defaults=Hyper(n_critic=2, gamma=0.05, lr_d=2e-4, lr_g=2e-4), knobs=("n_critic", "gamma")),
 }
 
@@ -267,9 +275,9 @@ def _d_update(disc: nn.Module, opt: torch.optim.Optimizer, variant: Variant, hp:
             loss = loss + hp.gamma * variant.penalty(disc, real, fake, hp, generator)  # L_D + γ Ω
     else:  # Ω on ∇f at the samples themselves: one pass of the critic on [real; fake] serves both terms
         P.check_pair(real, fake)
-        scores, grad = P.scores_and_gradients(disc, torch.cat([real, fake]))
+        scores, grad = P.scores_and_gradients(disc, torch.cat([real, fake]))  # f(x_i), ∇f(x_i): (2N,), (2N, …)
         n = real.shape[0]
-        loss = variant.d_loss(scores[:n], scores[n:], hp.label_smoothing)
+        loss = variant.d_loss(scores[:n], scores[n:], hp.label_smoothing)  # L_D(f(x_r), f(x_g))
         loss = loss + hp.gamma * variant.grad_penalty(grad, hp)  # L_D + γ Ω(∇f)
     loss.backward()
     grad_norm = _grad_norm(disc.parameters())
@@ -279,19 +287,20 @@ def _d_update(disc: nn.Module, opt: torch.optim.Optimizer, variant: Variant, hp:
     return loss.detach(), grad_norm
 
 
-_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+_BATCH_COUPLING = (nn.modules.batchnorm._BatchNorm, MinibatchDiscrimination)  # a score that depends on its batch
 
 
 def _check_penalised_critic(disc: nn.Module, variant: Variant) -> None:
-    """The penalties are computed sample by sample (∇_x f(x_i), or f(x_r,i) − f(x_f,i)), which needs
-    each score to depend on its own sample alone. Batch norm makes it depend on the whole batch
-    (and WGAN-div's one pass would normalise real and fake together): refused."""
-    if variant.penalised:
-        found = sorted({type(m).__name__ for m in disc.modules() if isinstance(m, _BATCH_NORMS)})
+    """A penalty read sample by sample (∇_x f(x_i), or f(x_r,i) − f(x_f,i)) needs each score to
+    depend on its own sample alone. Batch norm and minibatch discrimination make it depend on the
+    whole batch (and WGAN-div's one pass would mix real and fake): refused."""
+    if variant.per_sample_penalty:
+        found = sorted({type(m).__name__ for m in disc.modules() if isinstance(m, _BATCH_COUPLING)})
         if found:
             raise ValueError(f"{variant.name} penalises its critic sample by sample, but this critic has "
                              f"{', '.join(found)}, which makes each score depend on the whole batch; use a "
-                             f"per-sample normalisation or none (dcgan_trainer(..., d_norm='layer') or d_norm='none')")
+                             f"per-sample normalisation or none (dcgan_trainer(..., d_norm='layer') or d_norm='none') "
+                             f"and no minibatch features")
 
 
 # --- the trainer ------------------------------------------------------------------------

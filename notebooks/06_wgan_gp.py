@@ -385,8 +385,9 @@ for norm in ("batch", "layer", "none"):
 # Gulrajani et al. recommend layer norm as the drop-in replacement.
 # `DCGANDiscriminator(norm="layer")`, or `dcgan_trainer(..., d_norm="layer")`,
 # builds that critic; the MLP critics of the toy problems have no
-# normalisation. The trainer refuses a critic with batch norm for any
-# penalised variant, and says which option to pass instead.
+# normalisation. The trainer refuses a critic with batch norm for a variant
+# whose penalty reads the critic sample by sample (WGAN-GP, WGAN-div, GAN-QP),
+# and says which option to pass instead.
 #
 # **Adam with β1 = 0, β2 = 0.9.** Arjovsky et al. (2017) had found the clipped
 # critic unstable under momentum-based optimisers such as Adam and used

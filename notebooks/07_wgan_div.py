@@ -383,7 +383,8 @@ plt.show()
 # of each batch; a larger batch may give the generator a less noisy view of
 # them, and it costs less than doubling the critic's batch would. In the README's benchmark
 # it raised WGAN-div's share of samples near a mode by 1.5 and 3.1 points (on two
-# sets of five seeds, in 10,000 steps against 11,000) and lowered WGAN-GP's by 0.4
+# sets of five seeds, in 10,000 steps against 11,000, with the critic's step of the
+# time, made in three passes instead of section 1's one) and lowered WGAN-GP's by 0.4
 # and 1.2 (in 12,000 steps against 13,000), so only WGAN-div takes it. A third grid run
 # gives WGAN-div its paper's β back. We score the
 # generators as in chapter 03
@@ -514,7 +515,9 @@ plt.show()
 # learning rate has decayed (one run's share went 93 → 48 → 92 % over its last
 # 6,000 steps), so where a run stops decides its score: over ten seeds it averaged
 # 89 %, with four runs below 85 %, against 94 % and none below 88 % with
-# $\beta = (0, 0.9)$ (README). One way to see why: in a two-player game, a step
+# $\beta = (0, 0.9)$. With the critic's earlier three-pass step, which differs only in
+# rounding, the paper's β also averaged 94 %, with one run at 81 % (README): the
+# mean is a lottery, the swings are not. One way to see why: in a two-player game, a step
 # that keeps going in the direction of the last few gradients answers an
 # opponent who has since moved. Gidel et al. (2019), "Negative Momentum for
 # Improved Game Dynamics", show how momentum makes such updates oscillate.
@@ -619,12 +622,12 @@ plt.show()
 # when the run stops. That is behind both earlier chapters. Chapter 04's DCGAN
 # reached FD 5.95 after 10,000 steps, and chapter 06's WGAN-GP, also with one
 # critic step per generator step, 6.8 after 3,000 steps in about the same time
-# as this run. Adam's β matters here as it did on the grid. In trial runs on this
+# as this run. Adam's β matters here as it did on the toy data. In trial runs on this
 # machine with the paper's β = (0.5, 0.999), the same run reached FD 11.6 at a
 # rate of $5\cdot10^{-4}$, 16.8 at $10^{-3}$ and 12.0 at $2\cdot10^{-3}$; with
 # β = (0, 0.9), 9.4, 8.0 and 9.3. Those trials ran before the critic's step took
-# one pass; with the same settings as the 8.0 this run gets 9.1, and runs that
-# differ only in rounding differ that much (README). With the paper's β, chapter 06's
+# one pass; with the same settings as the 8.0 this run gets 9.1. The two differ only
+# in rounding, so that gap is run-to-run noise. With the paper's β, chapter 06's
 # exact settings (rate $4\cdot10^{-4}$, 3,000 steps) gave 19.6, and the paper's five
 # critic steps per generator step, at $2\cdot10^{-3}$, reached FD 5.9 after 2,400
 # generator steps, in about four times the time. So Adam's β explains part
@@ -736,7 +739,7 @@ plt.show()
 # %% [markdown]
 # **The ring.** With one critic step GAN-QP finds all 8 modes after 4,000 steps,
 # 73 % of its samples high quality, reverse KL 0.083 and $W_1$ 0.084 from the
-# data (floor 0.069): a little behind section 5's WGAN-GP and WGAN-div (90 % and
+# data (floor 0.069): behind section 5's WGAN-GP and WGAN-div (90 % and
 # 91 %), at half their learning rate. Over five seeds at 10,000 steps the README's
 # benchmark puts it at 74 ± 21 %: all 8 modes every time, but a wide spread in
 # sharpness.
@@ -789,7 +792,7 @@ plt.show()
 #   average, reached as an optimum, not a Lipschitz constraint, and no input
 #   gradient to compute. On the ring it finds all 8 modes as WGAN-GP and WGAN-div
 #   do, with fewer and more variable sharp samples (the README's benchmark: 74 ±
-#   21 % high quality against their 95 %, in less than half their time); on the
+#   21 % high quality against their 94–96 %, in less than half their time); on the
 #   grid, with its paper's Adam $\beta_1 = 0.5$, it needs the paper's two critic
 #   steps and still fills the modes unevenly ($\beta_1 = 0$ helped it in trial runs).
 #

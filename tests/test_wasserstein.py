@@ -867,7 +867,7 @@ def test_wgan_div_step_takes_loss_and_penalty_from_one_pass_and_equals_the_two_p
     two_pass = replace(div, grad_penalty=None,
                        penalty=lambda d, real, fake, h, g: P.wgan_div_penalty(d, real, fake, k=1.0, p=h.power))
     real, fake = _pair(32, (2,), seed=3)
-    hp = replace(div.defaults, gamma=2.0, power=3.0)
+    hp = replace(div.defaults, gamma=3.0, power=3.0)  # not the defaults (2, 6): the loop must read hp
     out = {}
     for name, variant in (("one pass", div), ("two passes", two_pass)):
         torch.manual_seed(0)
@@ -884,7 +884,7 @@ def test_wgan_div_step_takes_loss_and_penalty_from_one_pass_and_equals_the_two_p
     torch.manual_seed(0)
     critic = Discriminator(2, hidden=16).double()
     expected = (losses.d_loss_wasserstein(critic(real), critic(fake))
-                + 2.0 * P.wgan_div_penalty(critic, real, fake, k=1.0, p=3.0))
+                + 3.0 * P.wgan_div_penalty(critic, real, fake, k=1.0, p=3.0))
     torch.testing.assert_close(out["one pass"][0], expected.detach(), rtol=1e-12, atol=0)
 
 
@@ -902,11 +902,20 @@ def test_a_penalised_variant_refuses_a_batch_norm_critic(name):
     bn_mlp = nn.Sequential(nn.Linear(1, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
     with pytest.raises(ValueError, match="this critic has BatchNorm1d"):
         fit_discriminator(bn_mlp, lambda n: torch.zeros(n, 1), lambda n: torch.ones(n, 1), 1, variant=name)
-    # per-sample or no normalisation is accepted; an unpenalised GAN may keep its batch norm
+    with pytest.raises(ValueError, match="this critic has MinibatchDiscrimination, .*and no minibatch features"):
+        Trainer(Generator(2, 2, hidden=8), DCGANDiscriminator(size=16, width=8, norm="layer", minibatch_features=4),
+                lambda n, g: DATA.sample(n, g), variant=name)
+    # per-sample or no normalisation is accepted; an unpenalised GAN may keep its batch norm, and so may
+    # a variant whose penalty reads only the weights (historical averaging, chapter 04)
     Trainer(Generator(2, 2, hidden=8), DCGANDiscriminator(size=16, width=8, norm="layer"),
             lambda n, g: DATA.sample(n, g), variant=name)
     fit_discriminator(bn_mlp, lambda n: torch.zeros(n, 1), lambda n: torch.ones(n, 1), 1, variant="gan")
     fit_discriminator(bn_mlp, lambda n: torch.zeros(n, 1), lambda n: torch.ones(n, 1), 1, variant="wgan_clip")
+    averaged = P.HistoricalAverage(bn_mlp)
+    on_weights = replace(VARIANTS["gan"], penalty=lambda disc, real, fake, hyper, rng: averaged.penalty())
+    assert on_weights.penalised and not on_weights.per_sample_penalty
+    fit_discriminator(bn_mlp, lambda n: torch.zeros(n, 1), lambda n: torch.ones(n, 1), 1, variant=on_weights)
+    assert VARIANTS[name].per_sample_penalty
 
 
 def test_a_variant_takes_penalty_or_grad_penalty_not_both():
@@ -914,7 +923,7 @@ def test_a_variant_takes_penalty_or_grad_penalty_not_both():
 
     base = VARIANTS["gan"]
     on_grad = replace(base, grad_penalty=lambda grad, hyper: P.gradient_power(grad, 2.0))
-    assert on_grad.penalised and on_grad.knobs == ("label_smoothing", "n_critic", "gamma")
+    assert on_grad.penalised and on_grad.per_sample_penalty and on_grad.knobs == ("label_smoothing", "n_critic", "gamma")
     assert not base.penalised and VARIANTS["wgan_gp"].penalised and VARIANTS["wgan_div"].penalised
     with pytest.raises(ValueError, match="set penalty .* or grad_penalty .*, not both"):
         Variant("both", base.d_loss, base.g_loss, penalty=VARIANTS["wgan_gp"].penalty,
