@@ -144,14 +144,15 @@ def _with_betas(variant: Variant, betas) -> Variant:
 def dcgan_trainer(data, variant: str = "gan", seed: int = 0, device="cpu", z_dim: int = 32, width: int = 32,
                   lr: float = 2e-4, batch_size: int = 64, g_norm: str = "batch", d_norm: str = "batch",
                   minibatch_features: int = 0, input_noise: float = 0.0, betas: tuple[float, float] | None = None,
-                  **hyper) -> Trainer:
+                  g_batch_size: int | None = None, **hyper) -> Trainer:
     """A DCGAN on images (``data``: :func:`gan_tutor.data.load_images`' result, or anything
     with ``size``, ``channels`` and ``sample(n, generator, device)``): the paper's
     Adam(lr 2e-4, β1 = 0.5) for both nets, batch 64, seeded weights and data/noise.
     ``width`` is the channel count of G's last and D's first block (the paper's 128 at
     64×64; 32 keeps a 16×16 run on a laptop CPU). ``input_noise`` σ adds instance noise
     to D's inputs, drawn from the trainer's own generator (seeded, checkpointed).
-    ``betas`` replaces an Adam variant's (β1, β2), as in :func:`toy2d_trainer`.
+    ``betas`` replaces an Adam variant's (β1, β2), and ``g_batch_size`` sets the
+    generator's batch (default ``batch_size``), as in :func:`toy2d_trainer`.
     The other hyperparameters start from the variant's ``defaults``; extra keyword
     arguments are :class:`gan_tutor.train.Hyper` fields that override them."""
     v = get_variant(variant) if isinstance(variant, str) else variant
@@ -162,7 +163,7 @@ def dcgan_trainer(data, variant: str = "gan", seed: int = 0, device="cpu", z_dim
     disc = DCGANDiscriminator(size=data.size, channels=data.channels, width=width, norm=d_norm,
                               minibatch_features=minibatch_features, input_noise=input_noise)
     trainer = Trainer(gen, disc, lambda n, g: data.sample(n, g, device), v, _hyper(variant, lr, hyper),
-                      batch_size=batch_size, device=device, seed=seed)
+                      batch_size=batch_size, device=device, seed=seed, g_batch_size=g_batch_size)
     disc.input_noise.generator = trainer.rng
     return trainer
 

@@ -339,6 +339,20 @@ def test_dcgan_trainer_draws_instance_noise_from_its_own_generator_and_resumes_e
     assert all(torch.equal(a, b) for a, b in zip(after, t.disc.parameters()))
 
 
+def test_dcgan_trainer_passes_the_generators_batch_on():
+    # G's loss is a mean over g_batch_size fakes; D's batch stays batch_size (a spy on the generator's
+    # noise records every batch it draws: the critic step's, then the generator step's)
+    t = dcgan_trainer(_Noise(), width=8, z_dim=8, batch_size=8, g_batch_size=12)
+    assert (t.batch_size, t.g_batch_size) == (8, 12)
+    drawn, noise = [], t.gen.noise
+    t.gen.noise = lambda n, g=None: drawn.append(n) or noise(n, g)
+    t.step()
+    assert drawn == [8, 12]
+    assert dcgan_trainer(_Noise(), width=8, z_dim=8, batch_size=8).g_batch_size == 8
+    with pytest.raises(ValueError, match="g_batch_size must be a positive integer, got 0"):
+        dcgan_trainer(_Noise(), width=8, z_dim=8, g_batch_size=0)
+
+
 def test_generate_is_repeatable_and_restores_the_mode():
     t = dcgan_trainer(_Noise(), width=8, z_dim=8)
     t.gen.train()
