@@ -73,7 +73,7 @@ def check_pair(real: torch.Tensor, fake: torch.Tensor) -> None:
             got = f"{tuple(t.shape)} {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
             raise ValueError(f"{name} must be a floating-point batch, (N, d) points or (N, C, H, W) images; got {got}")
     if real.shape != fake.shape:
-        raise ValueError(f"real and fake must have the same shape (one interpolate per pair), "
+        raise ValueError(f"real and fake must have the same shape (the penalties pair them sample by sample), "
                          f"got {tuple(real.shape)} and {tuple(fake.shape)}")
 
 

@@ -299,8 +299,8 @@ def _check_penalised_critic(disc: nn.Module, variant: Variant) -> None:
         if found:
             raise ValueError(f"{variant.name} penalises its critic sample by sample, but this critic has "
                              f"{', '.join(found)}, which makes each score depend on the whole batch; use a "
-                             f"per-sample normalisation or none (dcgan_trainer(..., d_norm='layer') or d_norm='none') "
-                             f"and no minibatch features")
+                             f"per-sample normalisation or none (dcgan_trainer(..., d_norm='layer') or d_norm='none'; "
+                             f"nn.LayerNorm or nn.GroupNorm in a critic of your own) and no minibatch features")
 
 
 # --- the trainer ------------------------------------------------------------------------

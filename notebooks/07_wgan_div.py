@@ -117,11 +117,12 @@ print(rt)
 # %%
 torch.manual_seed(0)
 critic = Discriminator(2, 32, 2).to(device).double()
-real = ring8().sample(256, generator=1, device=device).double()
-fake = 0.3 * torch.randn(256, 2, generator=runtime.generator(2, device), device=device, dtype=torch.float64)
+N = 256  # real and fake samples each
+real = ring8().sample(N, generator=1, device=device).double()
+fake = 0.3 * torch.randn(N, 2, generator=runtime.generator(2, device), device=device, dtype=torch.float64)
 K, P = VARIANTS["wgan_div"].defaults.gamma, VARIANTS["wgan_div"].defaults.power  # the paper's k = 2, p = 6
 norm_p = penalties.gradient_norms(critic, torch.cat([real, fake])).pow(P)  # ‖∇f(x)‖^p at each pooled sample
-by_hand = K / 2 * (norm_p[:256].mean() + norm_p[256:].mean())               # (k/2)(E_r + E_g)‖∇f‖^p
+by_hand = K / 2 * (norm_p[:N].mean() + norm_p[N:].mean())                   # (k/2)(E_r + E_g)‖∇f‖^p
 package = penalties.wgan_div_penalty(critic, real, fake, k=K, p=P)
 div = VARIANTS["wgan_div"]
 hyper = replace(div.defaults, gamma=K, power=P)
@@ -131,9 +132,9 @@ print(f"E_g f − E_r f = {losses.d_loss_wasserstein(critic(real), critic(fake))
       f"k E_u‖∇f‖^p = {package.item():.6e}")
 check_close("penalty by hand / penalties.wgan_div_penalty", (by_hand / package).item(), 1.0, tol=1e-12)
 check_close("the trainer's γ·Ω (γ = k) / wgan_div_penalty", (in_the_loop / package).item(), 1.0, tol=1e-12)
+one_pass = losses.d_loss_wasserstein(scores[:N], scores[N:])                # E_g f − E_r f from the shared pass
 check_close("loss from the one pass / from two separate passes",
-            (losses.d_loss_wasserstein(scores[:256], scores[256:]) / losses.d_loss_wasserstein(critic(real), critic(fake))).item(),
-            1.0, tol=1e-12)
+            (one_pass / losses.d_loss_wasserstein(critic(real), critic(fake))).item(), 1.0, tol=1e-12)
 
 # %% [markdown]
 # **The other way round.** The paper writes the same objective with $f$'s sign
@@ -385,7 +386,9 @@ plt.show()
 # it raised WGAN-div's share of samples near a mode by 1.5 and 3.1 points (on two
 # sets of five seeds, in 10,000 steps against 11,000, with the critic's step of the
 # time, made in three passes instead of section 1's one) and lowered WGAN-GP's by 0.4
-# and 1.2 (in 12,000 steps against 13,000), so only WGAN-div takes it. A third grid run
+# and 1.2 (in 12,000 steps against 13,000), so only WGAN-div takes it. Those are
+# differences of the size that rounding alone makes in a five-seed mean (README),
+# so take them as a hint, not a finding. A third grid run
 # gives WGAN-div its paper's β back. We score the
 # generators as in chapter 03
 # (modes captured, high-quality samples, reverse KL over the modes) and measure
@@ -529,8 +532,9 @@ plt.show()
 #
 # **Time.** Measured in alternation (the last column, and the ratios printed
 # above it; the milliseconds move by 10–15 % between runs of this notebook,
-# their ratios less): on the ring WGAN-div takes about 10–20 % less time per
-# step than WGAN-GP, and on the grid about 10 % more. The div penalty
+# their ratios less): on the ring WGAN-div takes about 10 % less time per step
+# than WGAN-GP (0.82–0.92 of it in runs of this notebook), and on the grid
+# about 10 % more. The div penalty
 # differentiates the critic at the real and the fake batch pooled, twice as many
 # points as WGAN-GP's one interpolate per pair. But those points are the loss's
 # own, so the trainer takes the scores and their gradient from one pass of the
@@ -546,9 +550,9 @@ plt.show()
 # by $W_1$ and reverse KL), at about the same cost per step. What it offers in
 # exchange is a cleaner objective: a divergence whose optimum exists without
 # clipping, and no target norm imposed on the critic. And the optimiser's
-# momentum turned out to be part of its recipe: on both mixtures (and on the
-# digits, section 7; GAN-QP too, in trial runs, section 8) β1 = 0 did better
-# than its paper's 0.5.
+# momentum turned out to be part of its recipe: β1 = 0 did far better than its
+# paper's 0.5 on the grid (and on the digits, section 7; GAN-QP too, in trial
+# runs, section 8), and on the ring its runs swung less.
 #
 # ## 6 · The live panel
 #
