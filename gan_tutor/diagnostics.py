@@ -86,7 +86,9 @@ class W1Tracker:
     The n real samples are drawn once, at construction, with ``sample_real(n, generator)``
     (the trainer's sampler signature) and a ``torch.Generator`` seeded with ``seed``;
     the n generated ones come from a fixed z (:func:`gan_tutor.recipes.generate` with
-    the same ``seed``, generator in eval mode). Points (N, d) and images (N, C, H, W)
+    the same ``seed``, generator in eval mode): from ``trainer.gen``, the generator the
+    critic trains against, not from a moving average the trainer may keep (``g_ema``),
+    so that the estimate and the exact W1 are of the same fakes. Points (N, d) and images (N, C, H, W)
     alike: the exact W1 is taken between the flattened samples, Euclidean cost.
     The critic is scored in eval mode without gradients; both networks' modes are restored.
     (A critic with instance noise draws it from the trainer's generator, so recording

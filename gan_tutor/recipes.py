@@ -98,14 +98,16 @@ def toy2d_trainer(data: GaussianMixture2D, variant: str = "gan", seed: int = 0, 
                   hidden: int = 128, depth: int = 3, z_dim: int = 2, lr: float = 1e-3,
                   batch_size: int = 256, g_depth: int | None = None, g_hidden: int | None = None,
                   g_slope: float = 0.2, betas: tuple[float, float] | None = None, g_batch_size: int | None = None,
-                  **hyper) -> Trainer:
+                  g_ema: float | None = None, **hyper) -> Trainer:
     """A GAN on a 2-D mixture: MLP generator and discriminator of ``depth`` hidden
     layers of width ``hidden`` (the generator ``g_depth`` layers of width ``g_hidden``
     when given, with LeakyReLU(``g_slope``): 0 makes them ReLUs),
     the variant's optimiser (Adam(β1 = 0.5) for the GANs; ``betas`` replaces an Adam
     variant's (β1, β2)), learning rate ``lr`` for both, batches of ``batch_size`` for the
     critic and ``g_batch_size`` (default the same) for the generator, seeded weights
-    (``torch.manual_seed(seed)``) and data/noise (``seed``).
+    (``torch.manual_seed(seed)``) and data/noise (``seed``), and with ``g_ema`` = β a
+    moving average of the generator's weights to sample from (``trainer.eval_gen``;
+    :class:`gan_tutor.train.Trainer`).
     The other hyperparameters start from the variant's ``defaults``; extra keyword
     arguments are :class:`gan_tutor.train.Hyper` fields that override them (e.g. ``n_critic=5``)."""
     try:
@@ -114,7 +116,7 @@ def toy2d_trainer(data: GaussianMixture2D, variant: str = "gan", seed: int = 0, 
         if "unknown hyperparameter" not in str(err):
             raise
         raise ValueError(f"{err}; or one of toy2d_trainer's own arguments: hidden, depth, g_depth, g_hidden, "
-                         f"g_slope, z_dim, lr, batch_size, g_batch_size, betas, seed, device") from None
+                         f"g_slope, z_dim, lr, batch_size, g_batch_size, g_ema, betas, seed, device") from None
     v = get_variant(variant) if isinstance(variant, str) else variant
     if betas is not None:
         v = _with_betas(v, betas)
@@ -123,7 +125,7 @@ def toy2d_trainer(data: GaussianMixture2D, variant: str = "gan", seed: int = 0, 
                     slope=g_slope)
     disc = Discriminator(2, hidden, depth)
     return Trainer(gen, disc, lambda n, g: data.sample(n, g, device), v, hp, batch_size=batch_size,
-                   device=device, seed=seed, g_batch_size=g_batch_size)
+                   device=device, seed=seed, g_batch_size=g_batch_size, g_ema=g_ema)
 
 
 def _with_betas(variant: Variant, betas) -> Variant:
@@ -144,15 +146,16 @@ def _with_betas(variant: Variant, betas) -> Variant:
 def dcgan_trainer(data, variant: str = "gan", seed: int = 0, device="cpu", z_dim: int = 32, width: int = 32,
                   lr: float = 2e-4, batch_size: int = 64, g_norm: str = "batch", d_norm: str = "batch",
                   minibatch_features: int = 0, input_noise: float = 0.0, betas: tuple[float, float] | None = None,
-                  g_batch_size: int | None = None, **hyper) -> Trainer:
+                  g_batch_size: int | None = None, g_ema: float | None = None, **hyper) -> Trainer:
     """A DCGAN on images (``data``: :func:`gan_tutor.data.load_images`' result, or anything
     with ``size``, ``channels`` and ``sample(n, generator, device)``): the paper's
     Adam(lr 2e-4, β1 = 0.5) for both nets, batch 64, seeded weights and data/noise.
     ``width`` is the channel count of G's last and D's first block (the paper's 128 at
     64×64; 32 keeps a 16×16 run on a laptop CPU). ``input_noise`` σ adds instance noise
     to D's inputs, drawn from the trainer's own generator (seeded, checkpointed).
-    ``betas`` replaces an Adam variant's (β1, β2), and ``g_batch_size`` sets the
-    generator's batch (default ``batch_size``), as in :func:`toy2d_trainer`.
+    ``betas`` replaces an Adam variant's (β1, β2), ``g_batch_size`` sets the
+    generator's batch (default ``batch_size``) and ``g_ema`` the decay of the generator's
+    moving average (default none), as in :func:`toy2d_trainer`.
     The other hyperparameters start from the variant's ``defaults``; extra keyword
     arguments are :class:`gan_tutor.train.Hyper` fields that override them."""
     v = get_variant(variant) if isinstance(variant, str) else variant
@@ -163,7 +166,7 @@ def dcgan_trainer(data, variant: str = "gan", seed: int = 0, device="cpu", z_dim
     disc = DCGANDiscriminator(size=data.size, channels=data.channels, width=width, norm=d_norm,
                               minibatch_features=minibatch_features, input_noise=input_noise)
     trainer = Trainer(gen, disc, lambda n, g: data.sample(n, g, device), v, _hyper(variant, lr, hyper),
-                      batch_size=batch_size, device=device, seed=seed, g_batch_size=g_batch_size)
+                      batch_size=batch_size, device=device, seed=seed, g_batch_size=g_batch_size, g_ema=g_ema)
     disc.input_noise.generator = trainer.rng
     return trainer
 
@@ -189,7 +192,8 @@ class LinearDecay:
 @dataclass
 class ModeTracker:
     """Callback: every ``every`` iterations, score :data:`PROTOCOL_SAMPLES` samples
-    from a fixed z (generator in eval mode) with :func:`gan_tutor.metrics.mode_stats`."""
+    from a fixed z (``trainer.eval_gen``, the generator's moving average when the trainer
+    keeps one, in eval mode) with :func:`gan_tutor.metrics.mode_stats`."""
 
     data: GaussianMixture2D
     every: int = 250
@@ -204,8 +208,10 @@ class ModeTracker:
             self.steps.append(trainer.iteration)
             self.stats.append(self.score(trainer))
 
-    def score(self, trainer: Trainer) -> ModeStats:
-        samples = generate(trainer.gen, PROTOCOL_SAMPLES, self.seed)
+    def score(self, trainer: Trainer, gen: torch.nn.Module | None = None) -> ModeStats:
+        """The protocol's statistics now, of ``gen`` (default ``trainer.eval_gen``; pass
+        ``trainer.gen`` to score the last weights when the trainer keeps an average)."""
+        samples = generate(trainer.eval_gen if gen is None else gen, PROTOCOL_SAMPLES, self.seed)
         return mode_stats(samples, self.data.centres, self.data.std)
 
 
@@ -229,8 +235,8 @@ def generate(gen, n: int, seed: int = 12345) -> torch.Tensor:
 
 @dataclass
 class ImageTracker:
-    """Callback: every ``every`` iterations, score ``n`` generated images (a fixed z)
-    with an :class:`gan_tutor.metrics.ImageScorer`: the Fréchet distance to its
+    """Callback: every ``every`` iterations, score ``n`` generated images (a fixed z,
+    ``trainer.eval_gen``) with an :class:`gan_tutor.metrics.ImageScorer`: the Fréchet distance to its
     reference images and the classifier score. Use as many images as the scorer's
     floor was computed with (the distance is biased by the sample count)."""
 
@@ -249,7 +255,7 @@ class ImageTracker:
             self.record(trainer)
 
     def record(self, trainer: Trainer) -> tuple[float, float]:
-        images = generate(trainer.gen, self.n, self.seed)
+        images = generate(trainer.eval_gen, self.n, self.seed)
         self.steps.append(trainer.iteration)
         self.fd.append(self.scorer.fd(images))
         self.score.append(self.scorer.score(images))

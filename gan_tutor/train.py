@@ -18,14 +18,16 @@ step, so a slider that changes ``trainer.hyper.n_critic`` acts on the next step.
 The step functions create every tensor on ``trainer.device`` and never call
 ``.item()`` (no host synchronisation inside a step). :meth:`Trainer.train` adds
 what needs the host: the divergence guard (a NaN/inf loss or gradient stops
-training, names the step and the loss, and restores the last good state),
-history, callbacks, a progress bar, and checkpoints.
+training, names the step and the loss, and restores the last good state), the
+generator's moving average when one is kept (``g_ema``), history, callbacks, a
+progress bar, and checkpoints.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import numbers
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -33,6 +35,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from . import losses as L
 from . import penalties as P
@@ -359,11 +362,20 @@ class Trainer:
         device: where everything runs; the models are moved there.
         seed: seeds the trainer's own ``torch.Generator``, the only source of
             randomness for data and noise, so runs (and resumed runs) repeat exactly.
+        g_ema: keep an exponential moving average of the generator's weights with this
+            decay β in (0, 1), e.g. 0.999 (default None: no average). After each good
+            iteration θ̄ ← β θ̄ + (1 − β) θ (:class:`torch.optim.swa_utils.AveragedModel`;
+            its first update copies θ). The average is :attr:`gen_ema`; sample from
+            :attr:`eval_gen`, which is it when kept, else ``gen``. Training never reads
+            it: the critic trains against ``gen``. It evens out the generator's
+            oscillation around the equilibrium (Yazıcı et al. 2019, "The unusual
+            effectiveness of averaging in GAN training").
     """
 
     def __init__(self, gen: nn.Module, disc: nn.Module, sample_real: Callable, variant: Variant | str = "gan",
                  hyper: Hyper | None = None, batch_size: int = 256, device: torch.device | str = "cpu",
-                 seed: int = 0, snapshot_every: int = 50, g_batch_size: int | None = None):
+                 seed: int = 0, snapshot_every: int = 50, g_batch_size: int | None = None,
+                 g_ema: float | None = None):
         if not isinstance(variant, (str, Variant)):
             raise ValueError(f"variant must be a Variant or a registered name, got {variant!r}; valid names: {', '.join(VARIANTS)}")
         self.variant = get_variant(variant) if isinstance(variant, str) else variant
@@ -372,6 +384,9 @@ class Trainer:
                 raise ValueError(f"{name} must be a positive integer, got {size!r}")
         if isinstance(snapshot_every, bool) or not isinstance(snapshot_every, int) or snapshot_every < 1:
             raise ValueError(f"snapshot_every must be a positive integer, got {snapshot_every!r}")
+        if g_ema is not None and (isinstance(g_ema, bool) or not isinstance(g_ema, numbers.Real)
+                                  or not 0.0 < g_ema < 1.0):
+            raise ValueError(f"g_ema must be a decay in (0, 1), such as 0.999, or None for no average; got {g_ema!r}")
         _check_sampler(sample_real)
         _check_penalised_critic(disc, self.variant)
         self.device = torch.device(device)
@@ -384,6 +399,9 @@ class Trainer:
         self.opt_d = make(self.disc.parameters(), lr=self.hyper.lr_d, **self.variant.optimizer_kwargs)
         self.opt_g = make(self.gen.parameters(), lr=self.hyper.lr_g, **self.variant.optimizer_kwargs)
         self.rng = _make_rng(self.device, seed)
+        self.g_ema = g_ema
+        self._ema = None if g_ema is None else AveragedModel(  # a copy of gen, on its device; buffers averaged too
+            self.gen, device=self.device, multi_avg_fn=get_ema_multi_avg_fn(float(g_ema)), use_buffers=True)
         self.iteration = 0
         self.history: dict[str, list] = {k: [] for k in HISTORY_KEYS}
         self._initial = self.state_dict()
@@ -463,6 +481,8 @@ class Trainer:
                 values = torch.stack([out[k] for k in HISTORY_KEYS[1:5]]).tolist()  # the one sync per step
                 seconds = time.perf_counter() - t0
                 self._guard(dict(zip(HISTORY_KEYS[1:5], values)))
+                if self._ema is not None:  # after the guard: a diverged step never reaches the average
+                    self._ema.update_parameters(self.gen)  # θ̄ ← β θ̄ + (1 − β) θ
                 for key, value in zip(HISTORY_KEYS, [self.iteration, *values, seconds]):
                     self.history[key].append(value)
                 if self.iteration % self.snapshot_every == 0 and self._params_finite():
@@ -473,6 +493,16 @@ class Trainer:
         finally:
             bar.close()
         return self.history
+
+    @property
+    def gen_ema(self) -> nn.Module | None:
+        """The moving average of the generator (a module like ``gen``), or None without ``g_ema``."""
+        return None if self._ema is None else self._ema.module
+
+    @property
+    def eval_gen(self) -> nn.Module:
+        """The generator to draw samples from: :attr:`gen_ema` when the trainer keeps one, else ``gen``."""
+        return self.gen if self._ema is None else self._ema.module
 
     def _guard(self, values: dict[str, float]) -> None:
         bad = {k: v for k, v in values.items() if not math.isfinite(v)}
@@ -507,14 +537,21 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "rng": self.rng.get_state() if self.rng is not None else None, "hyper": asdict(self.hyper),
             "iteration": self.iteration, "history": self.history,
+            "gen_ema": None if self._ema is None else self._ema.state_dict(),
         })
 
     def load_state_dict(self, state: dict, hyper: bool = True) -> None:
+        saved = "with" if state.get("gen_ema") is not None else "without"
+        if saved != ("with" if self._ema is not None else "without"):
+            raise ValueError(f"this state was saved {saved} a generator average (g_ema) and this trainer keeps "
+                             f"{'one' if self._ema is not None else 'none'}; build the trainer with the g_ema of the run that saved it")
         state = copy.deepcopy(state)
         self.gen.load_state_dict(state["gen"])
         self.disc.load_state_dict(state["disc"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+        if self._ema is not None:
+            self._ema.load_state_dict(state["gen_ema"])
         if self.rng is not None:
             self.rng.set_state(state["rng"].cpu())  # a generator's state is always a CPU byte tensor
         for name, value in (state["hyper"].items() if hyper else ()):

@@ -353,6 +353,24 @@ def test_dcgan_trainer_passes_the_generators_batch_on():
         dcgan_trainer(_Noise(), width=8, z_dim=8, g_batch_size=0)
 
 
+def test_dcgan_trainer_averages_the_generators_batch_norm_statistics_too():
+    # with g_ema the DCGAN's generator (batch norm) gets an average whose buffers (running mean and
+    # variance) are averaged as well: after one step the average is a copy of gen, buffers included
+    # (the first update copies); after the second, θ̄ = β θ_1 + (1 − β) θ_2 for buffers as for weights
+    t = dcgan_trainer(_Noise(), width=8, z_dim=8, batch_size=8, g_ema=0.75)
+    assert t.g_ema == 0.75 and toy2d_trainer(ring8(), "wgan_gp", g_ema=0.5).g_ema == 0.5
+    t.train(1, progress=False)
+    first = {k: v.clone() for k, v in t.gen.state_dict().items()}
+    assert all(torch.equal(first[k], v) for k, v in t.gen_ema.state_dict().items())
+    t.train(1, progress=False)
+    now = t.gen.state_dict()
+    running = [k for k in first if k.endswith("running_mean")]
+    assert running and not torch.equal(first[running[0]], now[running[0]])  # the step moved the statistics
+    for k, v in t.gen_ema.state_dict().items():
+        if v.is_floating_point():
+            torch.testing.assert_close(v, 0.75 * first[k] + 0.25 * now[k])
+
+
 def test_generate_is_repeatable_and_restores_the_mode():
     t = dcgan_trainer(_Noise(), width=8, z_dim=8)
     t.gen.train()

@@ -477,7 +477,8 @@ def test_checkpoint_loads_with_weights_only(tmp_path):
     t.train(3)
     t.save(tmp_path / "ckpt.pt")
     state = torch.load(tmp_path / "ckpt.pt", weights_only=True)  # raises on anything but tensors/primitives
-    assert set(state) == {"gen", "disc", "opt_g", "opt_d", "rng", "hyper", "iteration", "history"}
+    assert set(state) == {"gen", "disc", "opt_g", "opt_d", "rng", "hyper", "iteration", "history", "gen_ema"}
+    assert state["gen_ema"] is None  # this trainer keeps no generator average
     assert state["iteration"] == 3
     assert state["hyper"] == {"label_smoothing": 0.1, "n_critic": 2, "gamma": 0.5, "clip": 0.01, "power": 6.0,
                               "lr_d": 2e-4, "lr_g": 2e-4}
@@ -638,6 +639,14 @@ def test_step_on_meta_device():
     assert all(p.device.type == "meta" for p in [*t.gen.parameters(), *t.disc.parameters()])
 
 
+def test_generator_average_lives_on_the_trainers_device():
+    # the average (a copy of G) and its update counter are made on the trainer's device, not on the CPU
+    t = _trainer(device="meta", g_ema=0.9)
+    tensors = [*t.gen_ema.parameters(), *t.gen_ema.buffers(), *t._ema.buffers()]
+    assert any(b.dtype == torch.long for b in t._ema.buffers())  # n_averaged is among them
+    assert tensors and all(x.device.type == "meta" for x in tensors)
+
+
 def test_step_on_meta_device_rejects_cpu_data():
     # negative control: real samples on the CPU while the models are on meta
     t = _trainer(device="meta", sample_device="cpu")
@@ -780,3 +789,102 @@ def test_mlp_discriminator_logit_is_a_linear_map_of_its_features():
     x = torch.randn(8, 2)
     head = disc.net[-1]
     assert torch.allclose(disc(x), head(disc.features(x)).squeeze(-1))
+
+
+# --- the generator's moving average (g_ema) ---------------------------------------------------
+
+def test_g_ema_follows_the_recurrence_after_each_step():
+    # θ̄_1 = θ_1 (AveragedModel's first update copies), θ̄_t = β θ̄_{t−1} + (1 − β) θ_t, with θ_t
+    # the generator's weights after step t, recorded by a callback (callbacks run after the update)
+    beta = 0.8
+    t = _trainer(g_ema=beta)
+    expected = {}
+
+    def record(tr):
+        now = _clone(tr.gen)
+        for k, v in now.items():
+            expected[k] = v if tr.iteration == 1 else beta * expected[k] + (1 - beta) * v
+
+    t.train(12, callbacks=[record])
+    averaged = _clone(t.gen_ema)
+    assert averaged.keys() == expected.keys()
+    for k in expected:
+        torch.testing.assert_close(averaged[k], expected[k], rtol=1e-5, atol=1e-6)
+    # after 12 steps the average lags the weights: it is not a second name for gen
+    assert not torch.equal(averaged["net.0.weight"], _clone(t.gen)["net.0.weight"])
+    assert t.eval_gen is t.gen_ema and t.gen_ema is not t.gen
+
+
+def test_g_ema_is_never_read_by_training():
+    # the critic trains against gen and the average is only written: weights, history and RNG
+    # of a run with an average equal those of the same run without one, bit for bit
+    a, b = _trainer(g_ema=0.9), _trainer()
+    a.train(15)
+    b.train(15)
+    _assert_same_tensors(_all_params(a), _all_params(b))
+    assert _without_seconds(a.history) == _without_seconds(b.history)
+    assert torch.equal(a.rng.get_state(), b.rng.get_state())
+    assert b.gen_ema is None and b.eval_gen is b.gen
+
+
+def test_g_ema_samples_are_what_the_mode_tracker_scores():
+    from gan_tutor.metrics import PROTOCOL_SAMPLES, mode_stats
+    from gan_tutor.recipes import ModeTracker, generate
+    t = _trainer(g_ema=0.5)
+    t.train(6)
+    last = t.gen_ema.net[-1]  # make the average map every z onto the first centre: one mode, all high quality
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.copy_(DATA.centres[0])
+    got = ModeTracker(DATA).score(t)
+    assert got == mode_stats(generate(t.gen_ema, PROTOCOL_SAMPLES, 12345), DATA.centres, DATA.std)
+    assert (got.modes, got.high_quality) == (1, 1.0)
+    raw = mode_stats(generate(t.gen, PROTOCOL_SAMPLES, 12345), DATA.centres, DATA.std)
+    assert raw != got  # the untrained-for-long gen itself scores otherwise, so the test can tell which was read
+    assert ModeTracker(DATA).score(t, t.gen) == raw  # and the last weights when asked for
+
+
+@pytest.mark.parametrize("g_ema", [0, 1, 1.5, -0.1, True, "0.99"])
+def test_trainer_rejects_bad_g_ema(g_ema):
+    with pytest.raises(ValueError, match=r"g_ema must be a decay in \(0, 1\)"):
+        _trainer(g_ema=g_ema)
+
+
+def test_g_ema_resumes_bit_identically_and_refuses_a_mismatched_state(tmp_path):
+    a = _trainer(g_ema=0.9)
+    a.train(30)
+    b = _trainer(g_ema=0.9)
+    b.train(10)
+    b.save(tmp_path / "ckpt.pt")
+    c = _trainer(model_seed=1, g_ema=0.9)
+    c.load(tmp_path / "ckpt.pt")
+    c.train(20)
+    _assert_same_tensors(_clone(c.gen_ema), _clone(a.gen_ema))
+    with pytest.raises(ValueError, match="saved with a generator average"):
+        _trainer().load(tmp_path / "ckpt.pt")
+    with pytest.raises(ValueError, match="saved without a generator average"):
+        _trainer(g_ema=0.9).load_state_dict(_trainer().state_dict())
+
+
+def test_g_ema_is_restored_by_the_guard_and_never_averages_a_diverged_step():
+    # as _diverge_at_12, with an average: the guard restores it to the snapshot after step 10,
+    # which equals the average of a clean 10-step run (finite: step 12's NaN weights never reached it)
+    control = {"nan_from": 12}
+    t = _trainer(variant=_nan_variant("g_loss", control), snapshot_every=5, g_ema=0.7)
+    with pytest.raises(TrainingDiverged):
+        t.train(30)
+    ref = _trainer(variant=_nan_variant("g_loss", {"nan_from": math.inf}), snapshot_every=5, g_ema=0.7)
+    ref.train(10)
+    averaged = _clone(t.gen_ema)
+    assert all(bool(torch.isfinite(v).all()) for v in averaged.values())
+    _assert_same_tensors(averaged, _clone(ref.gen_ema))
+
+
+def test_reset_restarts_the_average():
+    t = _trainer(g_ema=0.9)
+    start = _clone(t.gen)
+    t.train(5)
+    t.reset()
+    t.train(1)  # the first update after a reset copies the weights again
+    _assert_same_tensors(_clone(t.gen_ema), _clone(t.gen))
+    assert not torch.equal(_clone(t.gen)["net.0.weight"], start["net.0.weight"])
