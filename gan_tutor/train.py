@@ -35,14 +35,14 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from . import losses as L
 from . import penalties as P
 from .models.layers import MinibatchDiscrimination
 
 __all__ = ["Hyper", "Variant", "VARIANTS", "get_variant", "Trainer", "TrainingDiverged", "OPTIMIZERS",
-           "discriminator_step", "fit_discriminator", "generator_grad_norm"]
+           "discriminator_step", "fit_discriminator", "generator_grad_norm", "ema_warmup"]
 
 Sampler = Callable[[int], torch.Tensor]
 
@@ -344,6 +344,29 @@ def _grad_norm(params) -> torch.Tensor:
 HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_grad_norm", "g_grad_norm", "seconds")
 
 
+def ema_warmup(beta: float) -> Callable:
+    r"""The update of an exponential moving average with a warm-up, for
+    :class:`torch.optim.swa_utils.AveragedModel` (its ``multi_avg_fn``): after n updates,
+
+    .. math:: \bar\theta \leftarrow \beta_n \bar\theta + (1 - \beta_n)\,\theta,
+              \qquad \beta_n = \min\Big(\beta, \frac{1 + n}{10 + n}\Big)
+
+    (the rule of TensorFlow's ``ExponentialMovingAverage(num_updates=...)``). A fixed β = 0.999
+    keeps a weight of β^t on the first weights for t steps (13 % after 2,000 steps, most of
+    them untrained); with the warm-up the average first spans about the last tenth of the
+    run, and from n ≈ 9,000 on it is the plain β average. Integer buffers (batch norm's
+    ``num_batches_tracked``) are copied, not averaged. The decay stays a tensor on the
+    parameters' device (no host synchronisation)."""
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
+        decay = torch.clamp((1 + n) / (10 + n), max=beta)  # β_n, n ≥ 1 (AveragedModel's first update copies)
+        for avg, now in zip(averaged, current):
+            if avg.is_floating_point():
+                avg.lerp_(now, (1 - decay).to(avg.dtype))  # θ̄ + (1 − β_n)(θ − θ̄) = β_n θ̄ + (1 − β_n) θ
+            else:
+                avg.copy_(now)
+    return update
+
+
 class Trainer:
     """Trains ``gen`` against ``disc`` on samples from ``sample_real`` with a :class:`Variant`.
 
@@ -363,9 +386,11 @@ class Trainer:
         seed: seeds the trainer's own ``torch.Generator``, the only source of
             randomness for data and noise, so runs (and resumed runs) repeat exactly.
         g_ema: keep an exponential moving average of the generator's weights with this
-            decay β in (0, 1), e.g. 0.999 (default None: no average). After each good
-            iteration θ̄ ← β θ̄ + (1 − β) θ (:class:`torch.optim.swa_utils.AveragedModel`;
-            its first update copies θ). The average is :attr:`gen_ema`; sample from
+            decay β in (0, 1), e.g. 0.999 (default None: no average). After each
+            iteration θ̄ ← β_n θ̄ + (1 − β_n) θ with β_n = min(β, (1 + n)/(10 + n)) after n
+            updates (:func:`ema_warmup`; :class:`torch.optim.swa_utils.AveragedModel`,
+            whose first update copies θ), so that a short run forgets its first,
+            untrained steps. The average is :attr:`gen_ema`; sample from
             :attr:`eval_gen`, which is it when kept, else ``gen``. Training never reads
             it: the critic trains against ``gen``. It evens out the generator's
             oscillation around the equilibrium (Yazıcı et al. 2019, "The unusual
@@ -401,7 +426,7 @@ class Trainer:
         self.rng = _make_rng(self.device, seed)
         self.g_ema = g_ema
         self._ema = None if g_ema is None else AveragedModel(  # a copy of gen, on its device; buffers averaged too
-            self.gen, device=self.device, multi_avg_fn=get_ema_multi_avg_fn(float(g_ema)), use_buffers=True)
+            self.gen, device=self.device, multi_avg_fn=ema_warmup(float(g_ema)), use_buffers=True)
         self.iteration = 0
         self.history: dict[str, list] = {k: [] for k in HISTORY_KEYS}
         self._initial = self.state_dict()
@@ -461,8 +486,9 @@ class Trainer:
               ) -> dict[str, list]:
         """Run ``steps`` iterations; returns :attr:`history`.
 
-        After each iteration: the divergence guard, the history record, then each
-        callback (``callback(trainer)``). ``progress`` shows a ``tqdm.auto`` bar
+        After each iteration: the divergence guard, the update of the generator's
+        moving average (with ``g_ema``), the history record, a snapshot every
+        ``snapshot_every`` iterations, then each callback (``callback(trainer)``). ``progress`` shows a ``tqdm.auto`` bar
         (default: on for runs of 1000 steps or more).
 
         Raises:
@@ -478,11 +504,11 @@ class Trainer:
             for _ in range(steps):
                 t0 = time.perf_counter()
                 out = self.step()
-                values = torch.stack([out[k] for k in HISTORY_KEYS[1:5]]).tolist()  # the one sync per step
-                seconds = time.perf_counter() - t0
-                self._guard(dict(zip(HISTORY_KEYS[1:5], values)))
-                if self._ema is not None:  # after the guard: a diverged step never reaches the average
-                    self._ema.update_parameters(self.gen)  # θ̄ ← β θ̄ + (1 − β) θ
+                values = torch.stack([out[k] for k in HISTORY_KEYS[1:5]]).tolist()  # the step's one sync
+                self._guard(dict(zip(HISTORY_KEYS[1:5], values)))  # on NaN/inf: restore (the average too) and raise
+                if self._ema is not None:  # AveragedModel reads its counter on the host: on a GPU a small sync
+                    self._ema.update_parameters(self.gen)  # θ̄ ← β_n θ̄ + (1 − β_n) θ
+                seconds = time.perf_counter() - t0  # the step and the average's update
                 for key, value in zip(HISTORY_KEYS, [self.iteration, *values, seconds]):
                     self.history[key].append(value)
                 if self.iteration % self.snapshot_every == 0 and self._params_finite():
@@ -537,14 +563,14 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "rng": self.rng.get_state() if self.rng is not None else None, "hyper": asdict(self.hyper),
             "iteration": self.iteration, "history": self.history,
-            "gen_ema": None if self._ema is None else self._ema.state_dict(),
+            "gen_ema": None if self._ema is None else self._ema.state_dict(), "g_ema": self.g_ema,
         })
 
     def load_state_dict(self, state: dict, hyper: bool = True) -> None:
-        saved = "with" if state.get("gen_ema") is not None else "without"
-        if saved != ("with" if self._ema is not None else "without"):
-            raise ValueError(f"this state was saved {saved} a generator average (g_ema) and this trainer keeps "
-                             f"{'one' if self._ema is not None else 'none'}; build the trainer with the g_ema of the run that saved it")
+        if state.get("g_ema") != self.g_ema:  # the average's decay is part of the run, as the weights are
+            raise ValueError(f"this state was saved with g_ema = {state.get('g_ema')} (the generator average's decay; "
+                             f"None: no average) and this trainer has g_ema = {self.g_ema}; build the trainer "
+                             f"with the g_ema of the run that saved it")
         state = copy.deepcopy(state)
         self.gen.load_state_dict(state["gen"])
         self.disc.load_state_dict(state["disc"])

@@ -24,7 +24,7 @@ from gan_tutor import losses
 from gan_tutor.data import GaussianMixture2D, ring8
 from gan_tutor.models import Discriminator, Generator
 from gan_tutor.train import (HISTORY_KEYS, OPTIMIZERS, VARIANTS, Hyper, Trainer, TrainingDiverged, Variant,
-                             get_variant)
+                             ema_warmup, get_variant)
 
 DATA = ring8()
 LOSS_KEYS = HISTORY_KEYS[1:5]  # d_loss, g_loss, d_grad_norm, g_grad_norm: the values a step returns
@@ -477,8 +477,8 @@ def test_checkpoint_loads_with_weights_only(tmp_path):
     t.train(3)
     t.save(tmp_path / "ckpt.pt")
     state = torch.load(tmp_path / "ckpt.pt", weights_only=True)  # raises on anything but tensors/primitives
-    assert set(state) == {"gen", "disc", "opt_g", "opt_d", "rng", "hyper", "iteration", "history", "gen_ema"}
-    assert state["gen_ema"] is None  # this trainer keeps no generator average
+    assert set(state) == {"gen", "disc", "opt_g", "opt_d", "rng", "hyper", "iteration", "history", "gen_ema", "g_ema"}
+    assert state["gen_ema"] is None and state["g_ema"] is None  # this trainer keeps no generator average
     assert state["iteration"] == 3
     assert state["hyper"] == {"label_smoothing": 0.1, "n_critic": 2, "gamma": 0.5, "clip": 0.01, "power": 6.0,
                               "lr_d": 2e-4, "lr_g": 2e-4}
@@ -793,17 +793,31 @@ def test_mlp_discriminator_logit_is_a_linear_map_of_its_features():
 
 # --- the generator's moving average (g_ema) ---------------------------------------------------
 
+def test_ema_warmup_decay_closed_form():
+    # β_n = min(β, (1 + n)/(10 + n)): n = 1 → 2/11, n = 8 → 1/2, capped at β = 0.3 from n = 3 on
+    # ((1 + 3)/13 = 0.308 > 0.3); θ̄ ← β_n θ̄ + (1 − β_n) θ for floats, integer buffers copied
+    for n, beta, decay in [(1, 0.999, 2 / 11), (8, 0.999, 0.5), (2, 0.3, 3 / 12), (3, 0.3, 0.3), (10**6, 0.999, 0.999)]:
+        avg, now, count = [torch.tensor([2.0, -1.0])], [torch.tensor([4.0, 3.0])], [torch.tensor(7)]
+        ema_warmup(beta)(avg, now, torch.tensor(n))
+        torch.testing.assert_close(avg[0], decay * torch.tensor([2.0, -1.0]) + (1 - decay) * torch.tensor([4.0, 3.0]))
+        ema_warmup(beta)(count, [torch.tensor(9)], torch.tensor(n))
+        assert count[0].item() == 9 and count[0].dtype == torch.long
+
+
 def test_g_ema_follows_the_recurrence_after_each_step():
-    # θ̄_1 = θ_1 (AveragedModel's first update copies), θ̄_t = β θ̄_{t−1} + (1 − β) θ_t, with θ_t
-    # the generator's weights after step t, recorded by a callback (callbacks run after the update)
-    beta = 0.8
+    # θ̄_1 = θ_1 (AveragedModel's first update copies), θ̄_t = β_n θ̄_{t−1} + (1 − β_n) θ_t with n = t − 1
+    # updates so far and β_n = min(β, (1 + n)/(10 + n)), θ_t the generator's weights after step t,
+    # recorded by a callback (callbacks run after the update); β = 0.3 is reached at n = 3, so the
+    # 12 steps cover the warm-up and the capped decay
+    beta = 0.3
     t = _trainer(g_ema=beta)
     expected = {}
 
     def record(tr):
-        now = _clone(tr.gen)
+        now, n = _clone(tr.gen), tr.iteration - 1
+        decay = min(beta, (1 + n) / (10 + n))
         for k, v in now.items():
-            expected[k] = v if tr.iteration == 1 else beta * expected[k] + (1 - beta) * v
+            expected[k] = v if tr.iteration == 1 else decay * expected[k] + (1 - decay) * v
 
     t.train(12, callbacks=[record])
     averaged = _clone(t.gen_ema)
@@ -860,15 +874,17 @@ def test_g_ema_resumes_bit_identically_and_refuses_a_mismatched_state(tmp_path):
     c.load(tmp_path / "ckpt.pt")
     c.train(20)
     _assert_same_tensors(_clone(c.gen_ema), _clone(a.gen_ema))
-    with pytest.raises(ValueError, match="saved with a generator average"):
+    with pytest.raises(ValueError, match="saved with g_ema = 0.9 .* this trainer has g_ema = None"):
         _trainer().load(tmp_path / "ckpt.pt")
-    with pytest.raises(ValueError, match="saved without a generator average"):
+    with pytest.raises(ValueError, match="saved with g_ema = None .* this trainer has g_ema = 0.9"):
         _trainer(g_ema=0.9).load_state_dict(_trainer().state_dict())
+    with pytest.raises(ValueError, match="saved with g_ema = 0.9 .* this trainer has g_ema = 0.99"):
+        _trainer(g_ema=0.99).load(tmp_path / "ckpt.pt")  # another decay would go on differently
 
 
-def test_g_ema_is_restored_by_the_guard_and_never_averages_a_diverged_step():
+def test_g_ema_is_restored_by_the_guard():
     # as _diverge_at_12, with an average: the guard restores it to the snapshot after step 10,
-    # which equals the average of a clean 10-step run (finite: step 12's NaN weights never reached it)
+    # which equals the average of a clean 10-step run (finite, though step 12 poisoned the weights)
     control = {"nan_from": 12}
     t = _trainer(variant=_nan_variant("g_loss", control), snapshot_every=5, g_ema=0.7)
     with pytest.raises(TrainingDiverged):
