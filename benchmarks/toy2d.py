@@ -41,7 +41,7 @@ from gan_tutor.train import VARIANTS
 
 # Steps per run, aimed at the issues' budgets on one CPU thread (20 s for the GANs of issue 3,
 # 60 s for the Wasserstein GANs of issue 6); the README's table records what they took
-# (about 19 s for the GANs, 50–57 CPU-s for WGAN-GP and WGAN-div, two runs at a time).
+# (about 19 s for the GANs, 45–54 CPU-s for WGAN-GP and WGAN-div, two runs at a time).
 STEPS = {"gan_saturating": 10000, "gan": 10000, "gan_fm": 10000, "wgan_clip": 4000, "wgan_gp": 18000, "wgan_div": 18000,
          "gan_qp": 10000}  # GAN-QP: the GANs' step count, about 22 CPU-s (README)
 STEPS_GRID25 = {"wgan_gp": 13000, "wgan_div": 9500}  # their grid recipes cost more per step (TOY2D_GRID25)

@@ -72,7 +72,8 @@ TOY2D: dict[str, dict] = {
 }
 # What changes on the 5×5 grid (:func:`toy2d_recipe` applies it): larger batches at lr 3e-3
 # (the grid's 25 narrow modes need less noisy steps: WGAN-GP reaches 95 % high quality with
-# batches of 128 in 13,000 steps and 57 CPU-s, against 78 % in 18,000 steps and 49 CPU-s
+# batches of 128 in 13,000 steps and 57 CPU-s in its first run (last generator), against
+# 78 % in 18,000 steps and 49 CPU-s
 # with the ring's recipe; on the ring the change gave 92 % in 11,000 steps, against the
 # ring recipe's 96 % in 18,000). WGAN-div takes batches of 256 (9,500 steps): scored on the
 # averaged generator, 95.7 and 95.0 % on seeds 0–4 and 5–9, against 94.2 and 93.5 % with

@@ -589,7 +589,7 @@ plt.show()
 # average). The warm-up $(1+n)/(10+n)$ lets a short run forget its first,
 # untrained weights: with a fixed 0.999 they would still weigh 13 % after
 # 2,000 steps. The critic still trains against the current weights θ; scores
-# and the pictures of the runs below come from θ̄ (`toy2d_trainer(...,
+# and the pictures of the WGAN-GP runs below come from θ̄ (`toy2d_trainer(...,
 # g_ema=0.999)`, then `trainer.eval_gen`; `trainer.gen` stays the current
 # generator, and the live panel of section 7 shows that one).
 #
@@ -663,9 +663,9 @@ plt.show()
 # In these two runs the average and the last generator score alike (95.7 and
 # 95.4 % on the ring, 92.6 and 92.7 % on the grid). That is what to expect of
 # runs that end well: the average earns its place across many seeds, where it
-# lifts the runs that happen to stop mid-swing. Over the README's five seeds
-# on the ring, the last generators ranged from 92.5 to 97.7 % and their
-# averages from 95.5 to 97.4 %.
+# lifts the runs that happen to stop mid-swing. In the README's runs on the
+# ring (five seeds, per-seed scores), the last generators ranged from 92.5 to
+# 97.7 % and their averages from 95.5 to 97.4 %.
 #
 # The critics tell the same story. The clipped one (middle column) is a gentle
 # landscape with gradient norms of about $10^{-4}$ whose hills follow the modes

@@ -379,12 +379,12 @@ plt.show()
 # paper's $(0.5, 0.999)$ (why, the results will show). On the grid both take
 # larger batches at $3\cdot10^{-3}$ (`recipes.TOY2D_GRID25`): 128 for WGAN-GP,
 # 256 for WGAN-div. The grid's misses lie on the thin bridges between modes,
-# which hold only a few samples of each batch; a larger batch gives both
+# which hold only a few samples of each batch; a larger batch may give both
 # networks a less noisy view of them. WGAN-GP's step costs more per sample (a
 # pass and a double backward at its interpolates besides the loss's pass), and
 # it keeps 128 to stay within the README's budget of about a minute per run. In
-# that benchmark WGAN-div with 256 scored 95.7 % high quality on seeds 0–4,
-# against 94.2 % with its earlier grid recipe (128, with 256 fakes for the
+# the README's runs (benchmark and trial script) WGAN-div with 256 scored 95.7 %
+# high quality on seeds 0–4, against 94.2 % with its earlier grid recipe (128, with 256 fakes for the
 # generator step only), and 95.0 against 93.5 % on seeds 5–9: one to two of
 # the seeds' standard deviations, a tendency more than a law. A third grid run
 # gives WGAN-div its paper's β back. We score the
@@ -509,13 +509,15 @@ plt.show()
 # is well below $W_1$, and WGAN-div's has fallen to 0.008. The batches make
 # this a comparison of recipes more than of penalties: WGAN-div's step costs
 # more here (below), and in the README's benchmark, at about a minute per run
-# for each, the two are level (95.7 and 95.4 % over five seeds).
+# for each, WGAN-div scores 95.7 % and WGAN-GP 95.4 % over seeds 0–4, and 95.0
+# and 93.1 % over seeds 5–9.
 #
-# In these runs the averaged generators (chapter 06, §6) score within a point
-# of the last ones, either way (the line under the table). Runs of 4,000 and
-# 6,000 steps with their learning rates still falling give the average less
-# to smooth than the README's longer runs, where it lifted the runs that
-# stopped mid-swing.
+# In these runs the averaged generators (chapter 06, §6) score within about a
+# point of the last ones for the four runs with $\beta_1 = 0$, a little lower
+# in two of them, and 2.6 points lower for the paper's β (the line under the
+# table). Single runs show no gain from the average; what it did in the
+# README's benchmark shows across seeds, where it lifted the runs that stopped
+# mid-swing.
 #
 # The third run is WGAN-div with its paper's Adam, $\beta = (0.5, 0.999)$, and
 # nothing else changed. It touches all 25 modes, but only 21 % of its samples
@@ -562,7 +564,7 @@ plt.show()
 #
 # So with the book's recipes WGAN-div is about as good as WGAN-GP on both
 # mixtures by modes, high-quality samples and $W_1$, at about the same cost per
-# run (on the grid, fewer and larger steps). What it offers in
+# run in the README's benchmark (on the grid, fewer and larger steps). What it offers in
 # exchange is a cleaner objective: a divergence whose optimum exists without
 # clipping, and no target norm imposed on the critic. And the optimiser's
 # momentum turned out to be part of its recipe: β1 = 0 did far better than its
@@ -817,7 +819,7 @@ plt.show()
 #   average, reached as an optimum, not a Lipschitz constraint, and no input
 #   gradient to compute. On the ring it finds all 8 modes as WGAN-GP and WGAN-div
 #   do, with fewer and more variable sharp samples (the README's benchmark: 74 ±
-#   21 % high quality against their 95–96 % on their last generators, 96–97 % on
+#   21 % high quality against their 94–96 % on their last generators, 96–97 % on
 #   the averaged ones, in less than half their time); on the
 #   grid, with its paper's Adam $\beta_1 = 0.5$, it needs the paper's two critic
 #   steps and still fills the modes unevenly ($\beta_1 = 0$ helped it in trial runs).
