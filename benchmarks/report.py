@@ -6,6 +6,7 @@ folder on ``sys.path``).
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import statistics
@@ -33,7 +34,12 @@ def columns(rows: list[dict]) -> dict[str, list]:
 
 
 def mean_std(values: list[float], digits: int = 2) -> str:
-    """``mean ± std`` over seeds (sample std), or the single value."""
+    """``mean ± std`` over seeds (sample std), or the single value. Infinite values (the
+    reverse KL of a run that missed a mode) are counted apart, and the rest summarised."""
+    finite = [v for v in values if math.isfinite(v)]
+    if len(finite) < len(values):
+        rest = mean_std(finite, digits) if finite else "—"
+        return f"{rest} (inf in {len(values) - len(finite)} of {len(values)} runs)"
     if len(values) == 1:
         return f"{values[0]:.{digits}f}"
     return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"

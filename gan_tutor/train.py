@@ -354,7 +354,8 @@ def ema_warmup(beta: float) -> Callable:
     (the rule of TensorFlow's ``ExponentialMovingAverage(num_updates=...)``). A fixed β = 0.999
     keeps a weight of β^t on the first weights for t steps (13 % after 2,000 steps, most of
     them untrained); with the warm-up the average first spans about the last tenth of the
-    run, and from n ≈ 9,000 on it is the plain β average. Integer buffers (batch norm's
+    run, and once (1 + n)/(10 + n) ≥ β, from n = (10β − 1)/(1 − β) on (8,990 for β = 0.999),
+    it is the plain β average. Integer buffers (batch norm's
     ``num_batches_tracked``) are copied, not averaged. The decay stays a tensor on the
     parameters' device (no host synchronisation)."""
     def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:

@@ -772,7 +772,7 @@ plt.show()
 # step it finds 10 of the 25 modes, 1.3 % high quality; with the paper's two it
 # finds 23, 31 % high quality, but unevenly filled (reverse KL 0.88) and farther
 # from the data ($W_1$ 0.90) than WGAN-GP and WGAN-div with their grid recipe
-# (0.34 and 0.39). With this recipe, the second critic step is what brings the
+# (0.34 for both). With this recipe, the second critic step is what brings the
 # modes in. Section 5's lesson carries over: in trial runs on this machine (seed
 # 0, 6,000 steps, one critic step), Adam with $\beta = (0, 0.9)$ found 22 modes at 18 %
 # with batches of 32 (against 10 at 1.3 %), and all 25 at 71 % with the grid

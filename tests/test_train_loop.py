@@ -796,7 +796,9 @@ def test_mlp_discriminator_logit_is_a_linear_map_of_its_features():
 def test_ema_warmup_decay_closed_form():
     # β_n = min(β, (1 + n)/(10 + n)): n = 1 → 2/11, n = 8 → 1/2, capped at β = 0.3 from n = 3 on
     # ((1 + 3)/13 = 0.308 > 0.3); θ̄ ← β_n θ̄ + (1 − β_n) θ for floats, integer buffers copied
-    for n, beta, decay in [(1, 0.999, 2 / 11), (8, 0.999, 0.5), (2, 0.3, 3 / 12), (3, 0.3, 0.3), (10**6, 0.999, 0.999)]:
+    # and for β = 0.999 the cap is reached at n = (10β − 1)/(1 − β) = 8,990 (8,991/9,000 = 0.999), not before
+    for n, beta, decay in [(1, 0.999, 2 / 11), (8, 0.999, 0.5), (2, 0.3, 3 / 12), (3, 0.3, 0.3), (10**6, 0.999, 0.999),
+                           (8989, 0.999, 8990 / 8999), (8990, 0.999, 0.999)]:
         avg, now, count = [torch.tensor([2.0, -1.0])], [torch.tensor([4.0, 3.0])], [torch.tensor(7)]
         ema_warmup(beta)(avg, now, torch.tensor(n))
         torch.testing.assert_close(avg[0], decay * torch.tensor([2.0, -1.0]) + (1 - decay) * torch.tensor([4.0, 3.0]))

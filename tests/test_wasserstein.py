@@ -854,7 +854,7 @@ class _CountingCritic(nn.Module):
         return self.critic(x)
 
 
-def test_wgan_div_step_takes_loss_and_penalty_from_one_pass_and_equals_the_two_pass_step():
+def test_wgan_div_step_takes_loss_and_penalty_from_one_pass_and_equals_the_three_pass_step():
     # The registered WGAN-div evaluates its critic once, on [real; fake] (2N samples), and takes the
     # scores for L_f and ∇f for the penalty from that pass. The same variant with its penalty written
     # as penalties.wgan_div_penalty (k = 1; γ plays k) evaluates the critic three times (real, fake,
@@ -864,21 +864,21 @@ def test_wgan_div_step_takes_loss_and_penalty_from_one_pass_and_equals_the_two_p
     from gan_tutor.train import _d_update
 
     div = VARIANTS["wgan_div"]
-    two_pass = replace(div, grad_penalty=None,
+    three_pass = replace(div, grad_penalty=None,
                        penalty=lambda d, real, fake, h, g: P.wgan_div_penalty(d, real, fake, k=1.0, p=h.power))
     real, fake = _pair(32, (2,), seed=3)
     hp = replace(div.defaults, gamma=3.0, power=3.0)  # not the defaults (2, 6): the loop must read hp
     out = {}
-    for name, variant in (("one pass", div), ("two passes", two_pass)):
+    for name, variant in (("one pass", div), ("three passes", three_pass)):
         torch.manual_seed(0)
         critic = _CountingCritic(Discriminator(2, hidden=16).double())
         opt = torch.optim.SGD(critic.parameters(), lr=0.1)
         loss, grad_norm = _d_update(critic, opt, variant, hp, real, fake, None)
         out[name] = (loss, grad_norm, [p.detach().clone() for p in critic.parameters()], critic.calls)
-    assert out["one pass"][3] == [64] and out["two passes"][3] == [32, 32, 64]
-    torch.testing.assert_close(out["one pass"][0], out["two passes"][0], rtol=1e-12, atol=0)
-    torch.testing.assert_close(out["one pass"][1], out["two passes"][1], rtol=1e-12, atol=0)
-    for a, b in zip(out["one pass"][2], out["two passes"][2]):
+    assert out["one pass"][3] == [64] and out["three passes"][3] == [32, 32, 64]
+    torch.testing.assert_close(out["one pass"][0], out["three passes"][0], rtol=1e-12, atol=0)
+    torch.testing.assert_close(out["one pass"][1], out["three passes"][1], rtol=1e-12, atol=0)
+    for a, b in zip(out["one pass"][2], out["three passes"][2]):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
     # and the loss is the closed-form sum: L_f + γ E‖∇f‖^p on the starting weights
     torch.manual_seed(0)
