@@ -62,10 +62,24 @@ def as_map(pairs: list[tuple[str, SpecifierSet]]) -> dict[str, SpecifierSet]:
     return dict(zip(names, (spec for _, spec in pairs)))
 
 
-def pyproject_requirements(pyproject: dict, python_version: str) -> dict[str, SpecifierSet]:
-    """Runtime + dev requirements whose marker holds on ``python_version``."""
+def extra_requirements(pyproject: dict, extra: str) -> list[Requirement]:
+    """An extra's requirements, with ``gan_tutor[other]`` replaced by the other extra's."""
     project = pyproject["project"]
-    reqs = [Requirement(s) for s in project["dependencies"] + project["optional-dependencies"]["dev"]]
+    reqs = []
+    for spec in project["optional-dependencies"][extra]:
+        req = Requirement(spec)
+        if canonicalize_name(req.name) == canonicalize_name(project["name"]):
+            for other in sorted(req.extras):
+                reqs += extra_requirements(pyproject, other)
+        else:
+            reqs.append(req)
+    return reqs
+
+
+def pyproject_requirements(pyproject: dict, python_version: str) -> dict[str, SpecifierSet]:
+    """Runtime + dev requirements (dev includes book) whose marker holds on ``python_version``."""
+    project = pyproject["project"]
+    reqs = [Requirement(s) for s in project["dependencies"]] + extra_requirements(pyproject, "dev")
     env = {"python_version": python_version, "python_full_version": f"{python_version}.0"}
     return as_map([(r.name, r.specifier) for r in reqs if r.marker is None or r.marker.evaluate(env)])
 
@@ -113,3 +127,35 @@ def test_the_real_book_has_no_problems():
     # Fails until every chapter's pair and README.md's chapter table exist.
     problems = check(ROOT)
     assert problems == [], "\n".join(problems)
+
+
+def test_the_reading_extra_is_light_and_dev_includes_it(pyproject):
+    """`.[book]` is what reading needs (JupyterLab and a kernel; the widgets are a runtime
+    dependency), not the test tools; `.[dev]` is a superset of it."""
+    book = {canonicalize_name(r.name) for r in extra_requirements(pyproject, "book")}
+    dev = {canonicalize_name(r.name) for r in extra_requirements(pyproject, "dev")}
+    assert "jupyterlab" in book and book <= dev
+    assert not book & {"pytest", "playwright", "hypothesis", "nbval", "pytest-xdist"}
+
+
+def readme_command(heading: str) -> str:
+    """The one shell line in the first ```bash block after ``heading`` in README.md."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = text[text.index(heading):]
+    block = after[after.index("```bash\n") + len("```bash\n"):]
+    [line] = [l.strip() for l in block[:block.index("```")].splitlines() if l.strip()]
+    return line
+
+
+def test_ci_runs_exactly_the_readme_test_command_in_a_fresh_venv():
+    command = readme_command("## Check everything")
+    assert command.startswith("python3 -m venv .venv && . .venv/bin/activate && ")
+    assert command.endswith('pip install -e ".[dev]" && pytest')
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert command in ci.splitlines(), ".ci/run must run the README's test command as it is written"
+
+
+def test_the_readme_reading_command_installs_the_light_extra():
+    command = readme_command("## Start")
+    assert command.startswith("python3 -m venv .venv && . .venv/bin/activate && ")
+    assert command.endswith('pip install -e ".[book]" && jupyter lab notebooks/')
