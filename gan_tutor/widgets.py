@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
 import time
 
 import ipywidgets as W
@@ -27,7 +28,12 @@ from .metrics import mode_stats
 from .recipes import sample_from
 from .train import Trainer, TrainingDiverged
 
-__all__ = ["MinimaxExplorer", "ParallelLinesExplorer", "TrainingPanel"]
+__all__ = ["MinimaxExplorer", "ParallelLinesExplorer", "TrainingPanel", "in_colab"]
+
+
+def in_colab() -> bool:
+    """True inside a Google Colab kernel (it imports ``google.colab`` at start-up)."""
+    return "google.colab" in sys.modules
 
 
 def _slider(description: str, value: float, lo: float, hi: float, step: float) -> W.FloatSlider:
@@ -180,15 +186,27 @@ class TrainingPanel(W.VBox):
     the data and the discriminator's field, the loss curves, the step counter,
     steps per second and the mode coverage.
 
-    Training advances in short chunks inside an asyncio task on the kernel's own
-    event loop. Between chunks the task yields, so the kernel handles slider
-    moves and button clicks, and every widget update happens in the kernel's
-    thread (Colab does not render updates made from other threads). The chunk
+    Training advances in short chunks, with a redraw after each; the chunk
     length adapts so that drawing costs about 15 % of the training time while
-    the picture still refreshes more than 5 times a second.
+    the picture still refreshes more than 5 times a second. Where the chunks run
+    is the panel's ``mode``:
 
-    From Python: set ``panel.gamma.value`` (or any slider), ``panel.run(n)`` to
-    train n steps synchronously, then read ``panel.history`` and ``panel.png``.
+    * ``"background"`` (JupyterLab, classic Jupyter, VS Code): **Train** starts an
+      asyncio task on the kernel's own event loop and returns. Between chunks the
+      task yields, so the kernel handles slider moves and **Pause** while it
+      trains, and every widget update happens in the kernel's thread. The
+      updates are sent while the kernel is otherwise idle.
+    * ``"foreground"`` (Google Colab, chosen there by default): Colab's frontend
+      may not render widget updates that arrive while no cell or handler is
+      running (googlecolab/colabtools#3373). So **Train** trains
+      ``steps per click`` steps inside the click's own handler, redrawing between
+      chunks: every update is sent while the kernel is busy with the click, as a
+      reply to it. The kernel reads slider moves (and clicks) only after the
+      handler returns, so the sliders act between runs and there is no Pause.
+
+    From Python, in either mode: set ``panel.gamma.value`` (or any slider),
+    ``panel.run(n)`` to train n steps now (the picture updates in place while
+    the cell runs), then read ``panel.history`` and ``panel.png``.
 
     Args:
         trainer: a :class:`gan_tutor.train.Trainer`.
@@ -196,12 +214,26 @@ class TrainingPanel(W.VBox):
             shows samples over the data and D's field, the status the modes captured;
             or ``None`` for images: the picture is a grid of generated images.
         n_show: generated (and real) samples drawn; for images, a square number is best.
+        mode: ``"background"``, ``"foreground"`` or ``None``: foreground on Colab
+            (:func:`in_colab`), background elsewhere.
+        steps_per_click: in foreground mode, the steps one click on **Train** trains
+            (the panel shows it as a box the learner can change).
     """
 
     DRAW_RATIO = 0.15   # drawing time / training time to aim for (target: below 0.2)
     MAX_FRAME_S = 0.18  # a frame at least every 0.18 s (over 5 per second)
+    MODES = ("background", "foreground")
 
-    def __init__(self, trainer: Trainer, data: GaussianMixture2D | None = None, n_show: int | None = None):
+    def __init__(self, trainer: Trainer, data: GaussianMixture2D | None = None, n_show: int | None = None,
+                 mode: str | None = None, steps_per_click: int = 500):
+        if mode is None:
+            mode = "foreground" if in_colab() else "background"
+        if mode not in self.MODES:
+            raise ValueError(f"TrainingPanel: unknown mode {mode!r}; choose one of {self.MODES} "
+                             f"(or None: foreground on Colab, background elsewhere)")
+        if isinstance(steps_per_click, bool) or not isinstance(steps_per_click, int) or steps_per_click < 1:
+            raise ValueError(f"TrainingPanel: steps_per_click must be a positive integer, got {steps_per_click!r}")
+        self.mode = mode
         self.trainer, self.data = trainer, data
         hp, knobs = trainer.hyper, trainer.variant.knobs
         style = {"description_width": "initial"}
@@ -230,9 +262,12 @@ class TrainingPanel(W.VBox):
         self.train_button = W.Button(description="Train", button_style="success", icon="play")
         self.pause_button = W.Button(description="Pause", icon="pause", disabled=True)
         self.reset_button = W.Button(description="Reset", icon="undo")
+        self.steps_per_click = W.BoundedIntText(value=steps_per_click, min=1, max=100_000, step=100,
+                                                description="steps per click", style=style,
+                                                layout=W.Layout(width="220px"))
         self.status = W.HTML()
         self.image = W.Image(format="png")
-        self.train_button.on_click(lambda _b: self.start())
+        self.train_button.on_click(lambda _b: self.start() if self.mode == "background" else self.click_run())
         self.pause_button.on_click(lambda _b: self.pause())
         self.reset_button.on_click(lambda _b: self.reset())
 
@@ -249,8 +284,10 @@ class TrainingPanel(W.VBox):
         self.message = ""
         shown = [self.sliders[k] for k in knobs] + [self.lr]
         rows = [W.HBox(shown[i:i + 2]) for i in range(0, len(shown), 2)]
-        super().__init__([*rows, W.HBox([self.train_button, self.pause_button, self.reset_button, self.status]),
-                          self.image])
+        # background: Train / Pause; foreground: Train runs `steps per click`, nothing to pause
+        controls = [self.train_button, self.pause_button] if mode == "background" \
+            else [self.train_button, self.steps_per_click]
+        super().__init__([*rows, W.HBox([*controls, self.reset_button, self.status]), self.image])
         self.refresh()
 
     # -- state ------------------------------------------------------------------------
@@ -295,15 +332,42 @@ class TrainingPanel(W.VBox):
             return False
         return True
 
-    def run(self, steps: int) -> None:
-        """Train ``steps`` steps synchronously (blocking), then redraw."""
+    def _chunk_and_draw(self, steps: int) -> bool:
+        """Train ``steps`` steps, redraw, and size the next chunk; False if training diverged."""
         t0 = time.perf_counter()
         ok = self._train(steps)
-        self._rate = steps / (time.perf_counter() - t0) if ok else 0.0
+        t1 = time.perf_counter()
+        self._rate = steps / (t1 - t0) if ok else 0.0
         self.refresh()
+        self._adapt(t1 - t0, time.perf_counter() - t1, steps)
+        return ok
+
+    def run(self, steps: int) -> None:
+        """Train ``steps`` steps now, in chunks, redrawing after each (blocking: the
+        picture updates in place while the cell or the click that called it runs)."""
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"TrainingPanel.run: steps must be a non-negative integer, got {steps!r}")
+        self.message = ""
+        while steps > 0:
+            n = min(self._chunk, steps)
+            steps -= n
+            if not self._chunk_and_draw(n):
+                break
+
+    def click_run(self) -> None:
+        """Foreground mode's Train: ``steps per click`` steps inside the click's handler."""
+        if self._running:
+            return
+        self._running = True
+        self.train_button.disabled = True
+        try:
+            self.run(self.steps_per_click.value)
+        finally:
+            self._running = False
+            self.train_button.disabled = False
 
     def start(self) -> asyncio.Task:
-        """Start training in the background on the running event loop (the kernel's)."""
+        """Background mode's Train: start training on the running event loop (the kernel's)."""
         if self._task is not None and not self._task.done():
             return self._task
         self._running = True
@@ -326,23 +390,16 @@ class TrainingPanel(W.VBox):
     async def _loop(self) -> None:
         try:
             while self._running:
-                t0 = time.perf_counter()
-                ok = self._train(self._chunk)
-                t1 = time.perf_counter()
-                self._rate = self._chunk / (t1 - t0)
-                self.refresh()
-                draw = time.perf_counter() - t1
-                self._adapt(t1 - t0, draw)
-                if not ok:
+                if not self._chunk_and_draw(self._chunk):
                     break
                 await asyncio.sleep(0.005)  # hand the loop to the kernel: slider moves, clicks
         finally:
             self._running = False
             self.train_button.disabled, self.pause_button.disabled = False, True
 
-    def _adapt(self, train_s: float, draw_s: float) -> None:
+    def _adapt(self, train_s: float, draw_s: float, steps: int) -> None:
         """Choose the next chunk: drawing ≈ DRAW_RATIO of training, frames ≤ MAX_FRAME_S apart."""
-        per_step = train_s / self._chunk
+        per_step = train_s / steps
         want = draw_s / self.DRAW_RATIO                 # training time per frame for that ratio
         want = min(want, self.MAX_FRAME_S - draw_s)     # but keep more than 5 frames per second
         self._chunk = int(min(max(want / per_step, 1), 10_000))

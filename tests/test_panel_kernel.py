@@ -2,9 +2,15 @@
 
 A browser sends widget changes as ``comm_msg`` messages on the kernel's shell
 channel; here the test sends the same messages with jupyter_client. This checks
-what a Python-only test cannot: that the panel's asyncio task keeps training
-between cells on the kernel's own event loop, and that a slider move and the
-Pause button, arriving while it trains, reach the training loop.
+what a Python-only test cannot:
+
+* background mode (JupyterLab): the panel's asyncio task keeps training between
+  cells on the kernel's own event loop, and a slider move and the Pause button,
+  arriving while it trains, reach the training loop;
+* foreground mode (Colab): every widget update of a click on Train is sent while
+  the kernel is still busy with that click (its parent header is the click's
+  ``comm_msg``, and it arrives before the kernel reports idle), none after, and
+  a slider moved between two clicks reaches the loop.
 """
 
 from __future__ import annotations
@@ -26,11 +32,12 @@ rt = runtime.setup(seed=0)
 data = ring8()
 trainer = Trainer(Generator(2, 2, 32), Discriminator(2, 32), lambda n, g: data.sample(n, g, rt.device),
                   "gan", Hyper(lr_d=1e-3, lr_g=1e-3), batch_size=64, device=rt.device)
-panel = TrainingPanel(trainer, data, n_show=128)
+panel = TrainingPanel(trainer, data, n_show=128, mode=MODE, steps_per_click=STEPS)
 seen = []  # n_critic as the loop saw it, one entry per step
 trainer.variant = dataclasses.replace(trainer.variant, after_d_step=lambda disc, hp: seen.append(hp.n_critic))
 print(json.dumps({"n_critic": panel.n_critic.model_id, "train": panel.train_button.model_id,
-                  "pause": panel.pause_button.model_id}))
+                  "pause": panel.pause_button.model_id, "image": panel.image.model_id,
+                  "mode": panel.mode}))
 """
 
 
@@ -48,9 +55,10 @@ def run(kc, code: str) -> str:
     return "".join(out)
 
 
-def send_comm(kc, comm_id: str, data: dict) -> None:
+def send_comm(kc, comm_id: str, data: dict) -> str:
     msg = kc.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
     kc.shell_channel.send(msg)
+    return msg["header"]["msg_id"]
 
 
 def set_value(kc, model_id: str, value) -> None:
@@ -58,8 +66,12 @@ def set_value(kc, model_id: str, value) -> None:
     send_comm(kc, model_id, {"method": "update", "state": {"value": value}, "buffer_paths": []})
 
 
-def click(kc, model_id: str) -> None:
-    send_comm(kc, model_id, {"method": "custom", "content": {"event": "click"}})
+def click(kc, model_id: str) -> str:
+    return send_comm(kc, model_id, {"method": "custom", "content": {"event": "click"}})
+
+
+def setup(kc, mode: str, steps: int = 500) -> dict:
+    return json.loads(run(kc, f"MODE, STEPS = {mode!r}, {steps}\n" + SETUP).strip().splitlines()[-1])
 
 
 @pytest.fixture
@@ -80,7 +92,8 @@ def state(kc) -> dict:
 
 
 def test_panel_trains_in_the_background_and_obeys_the_frontend(kernel):
-    ids = json.loads(run(kernel, SETUP).strip().splitlines()[-1])
+    ids = setup(kernel, "background")
+    assert ids["mode"] == "background"
     before = state(kernel)
     assert before["step"] == 0 and not before["running"]
 
@@ -102,3 +115,55 @@ def test_panel_trains_in_the_background_and_obeys_the_frontend(kernel):
     assert not paused["running"] and paused["buttons"] == [False, True]
     time.sleep(0.5)
     assert state(kernel)["step"] == paused["step"]  # nothing trains after Pause
+
+
+def drain_iopub(kc, until_idle_of: str | None, timeout: float) -> list[dict]:
+    """IOPub messages until the kernel reports idle for ``until_idle_of`` (a msg_id), or,
+    with None, every message that arrives within ``timeout`` seconds."""
+    got, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=0.2)
+        except Exception:  # queue.Empty: nothing arrived in 0.2 s
+            continue
+        got.append(msg)
+        if (until_idle_of is not None and msg["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "idle"
+                and msg["parent_header"].get("msg_id") == until_idle_of):
+            return got
+    assert until_idle_of is None, f"the kernel did not finish the click within {timeout} s"
+    return got
+
+
+def widget_updates(msgs: list[dict]) -> list[dict]:
+    return [m for m in msgs if m["msg_type"] == "comm_msg" and m["content"]["data"].get("method") == "update"]
+
+
+def test_colab_mode_sends_every_update_while_busy_with_the_click(kernel):
+    ids = setup(kernel, "foreground", steps=300)
+    assert ids["mode"] == "foreground"
+    drain_iopub(kernel, None, 0.5)  # what the set-up cell left on the channel
+
+    clicked = click(kernel, ids["train"])
+    msgs = drain_iopub(kernel, clicked, timeout=120)
+    states = [m["content"]["execution_state"] for m in msgs if m["msg_type"] == "status"
+              and m["parent_header"].get("msg_id") == clicked]
+    assert states[0] == "busy" and states[-1] == "idle", states
+    updates = widget_updates(msgs)
+    assert updates, "a click on Train sent no widget update"
+    strangers = [m["parent_header"].get("msg_id") for m in updates if m["parent_header"].get("msg_id") != clicked]
+    assert strangers == [], f"widget updates not sent as replies to the click: {strangers}"
+    busy_at = next(i for i, m in enumerate(msgs) if m["msg_type"] == "status")
+    assert all(busy_at < msgs.index(m) for m in updates)  # after busy, and (drained until) before idle
+    frames = [m for m in updates if m["content"]["comm_id"] == ids["image"]]
+    assert len(frames) >= 2, f"the picture was redrawn {len(frames)} time(s) during the run; expected frames"
+    assert widget_updates(drain_iopub(kernel, None, 1.5)) == []  # nothing is sent once the click is done
+
+    after = state(kernel)
+    assert after["step"] == 300 and not after["running"] and after["buttons"][0] is False, after
+
+    set_value(kernel, ids["n_critic"], 3)  # between runs: the kernel reads it before the next click
+    again = click(kernel, ids["train"])
+    drain_iopub(kernel, again, timeout=120)
+    final = state(kernel)
+    assert final["step"] == 600 and 3 in final["seen"] and final["n_critic"] == 3, final

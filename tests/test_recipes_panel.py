@@ -5,7 +5,10 @@ driven from Python."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
+import sys
+import types
 
 import pytest
 import torch
@@ -167,9 +170,59 @@ def test_training_view_blits_and_grows_its_axes():
     assert view.ax_loss.get_xlim()[1] >= 250 and view.ax_loss.get_ylim()[1] > 5.0
 
 
-def make_panel():
+def make_panel(**kw):
     data = ring8()
-    return TrainingPanel(toy2d_trainer(data, "gan", hidden=16, depth=2, batch_size=32), data, n_show=64)
+    return TrainingPanel(toy2d_trainer(data, "gan", hidden=16, depth=2, batch_size=32), data, n_show=64, **kw)
+
+
+def _count_refreshes(panel) -> list:
+    frames, refresh = [], panel.refresh
+    panel.refresh = lambda: (frames.append(panel.trainer.iteration), refresh())
+    return frames
+
+
+def test_panel_run_trains_in_chunks_and_redraws_after_each():
+    panel = make_panel()
+    frames = _count_refreshes(panel)
+    panel._chunk = 10  # the chunk length adapts after each chunk; pin the first one
+    panel.run(25)
+    assert panel.trainer.iteration == 25
+    # a redraw after every chunk, the first after 10 steps, the last at the end
+    assert frames[0] == 10 and frames[-1] == 25 and frames == sorted(frames) and len(frames) >= 2
+
+
+def test_panel_chooses_the_foreground_mode_under_colab(monkeypatch):
+    assert make_panel().mode == "background"
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    panel = make_panel()
+    assert panel.mode == "foreground"
+    controls = [w for row in panel.children for w in getattr(row, "children", ())]
+    assert panel.steps_per_click in controls and panel.pause_button not in controls  # nothing to pause
+    assert make_panel(mode="background").mode == "background"  # an explicit choice wins
+
+
+@pytest.mark.parametrize("kw, message", [(dict(mode="colab"), "unknown mode 'colab'.*'background', 'foreground'"),
+                                         (dict(steps_per_click=0), "steps_per_click must be a positive integer"),
+                                         (dict(steps_per_click=True), "steps_per_click must be a positive integer")])
+def test_panel_rejects_bad_modes_and_step_counts(kw, message):
+    with pytest.raises(ValueError, match=message):
+        make_panel(**kw)
+
+
+def test_foreground_click_trains_steps_per_click_inside_the_handler():
+    panel = make_panel(mode="foreground", steps_per_click=40)
+    frames = _count_refreshes(panel)
+    seen = []  # the train button's state as the loop runs: disabled while the click trains
+    panel.trainer.variant = dataclasses.replace(
+        panel.trainer.variant, after_d_step=lambda disc, hp: seen.append(panel.train_button.disabled))
+    panel.train_button.click()  # what a click in the browser calls: returns when the steps are done
+    assert panel.trainer.iteration == 40 and all(seen) and len(seen) == 40
+    assert len(frames) >= 2 and frames[-1] == 40  # redrawn while it trained, not only at the end
+    assert not panel.running and not panel.train_button.disabled
+    panel.n_critic.value = 2  # a slider moved between clicks reaches the next run
+    panel.steps_per_click.value = 5
+    panel.train_button.click()
+    assert panel.trainer.iteration == 45 and panel.trainer.hyper.n_critic == 2
 
 
 def test_panel_sliders_reach_the_loop_and_run_trains():
