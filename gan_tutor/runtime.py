@@ -10,6 +10,13 @@ The environment variable ``GAN_TUTOR_CI`` (set to ``1`` by the test suite's
 ``pytest --nbval`` checks the whole book in minutes. Both budgets run the same
 code; only the numbers of steps differ.
 
+Device placement
+----------------
+:class:`DeviceGuard` proves that code runs on one device: it raises when any
+operation (backward passes included) reads a tensor elsewhere. The tests run
+training steps under it on the CPU and on ``meta``; ``benchmarks/gpu_check.py``
+on CUDA.
+
 CPU threads
 -----------
 The book's models are tiny (a few thousand parameters, batches of a few
@@ -28,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils._pytree import tree_flatten
+from torch.utils._python_dispatch import TorchDispatchMode  # sees every aten op, backward passes included
 
 CI_ENV = "GAN_TUTOR_CI"
 _TRUE = {"1", "true", "yes", "on"}
@@ -139,3 +148,43 @@ def setup(seed: int = 0, device: str | None = None, threads: int | None = 1) -> 
         torch.set_num_threads(threads)
     seed_everything(seed)
     return Runtime(device=dev, seed=seed, threads=torch.get_num_threads(), ci=ci_mode())
+
+
+class DeviceMismatch(RuntimeError):
+    """An operation under :class:`DeviceGuard` read a tensor off the guarded device."""
+
+
+class DeviceGuard(TorchDispatchMode):
+    """Raises :class:`DeviceMismatch` when an aten op receives a tensor that is not on ``expected``.
+
+    Two deliberate exemptions, both things PyTorch itself does on any device:
+    * 0-dim CPU tensors ("CPU scalars"), which every device's kernels accept: Adam keeps its
+      ``step`` counter there (unless capturable/fused) and reads it with ``.item()`` on the host;
+    * transfers (``_to_copy``, ``copy_``) whose *result* is on ``expected``: how data gets there
+      (``GaussianMixture2D.sample`` moves its CPU centres to the sampling device). A transfer off
+      the device (``.cpu()``) is still flagged.
+    """
+
+    TRANSFERS = ("aten._to_copy.", "aten.copy_.")
+
+    def __init__(self, expected):
+        super().__init__()
+        self.expected = torch.device(expected)
+        self.ops: set[str] = set()
+
+    def _allowed(self, t: torch.Tensor) -> bool:
+        return t.device == self.expected or (t.device.type == "cpu" and t.ndim == 0)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = str(func)
+        self.ops.add(name)
+        out = func(*args, **kwargs)
+        if name.startswith(self.TRANSFERS):
+            flat, _ = tree_flatten(out)
+        else:
+            flat, _ = tree_flatten((args, kwargs))
+        for t in flat:
+            if isinstance(t, torch.Tensor) and not self._allowed(t):
+                raise DeviceMismatch(f"{name} got a tensor {tuple(t.shape)} on {t.device}, expected {self.expected}")
+        return out

@@ -17,10 +17,9 @@ import math
 
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
 
 from gan_tutor import losses
+from gan_tutor.runtime import DeviceGuard, DeviceMismatch  # noqa: F401 (other test modules import them from here)
 from gan_tutor.data import GaussianMixture2D, ring8
 from gan_tutor.models import Discriminator, Generator
 from gan_tutor.train import (HISTORY_KEYS, OPTIMIZERS, VARIANTS, Hyper, Trainer, TrainingDiverged, Variant,
@@ -587,46 +586,6 @@ def test_guard_keeps_the_current_hyperparameters():
 
 
 # --- 8. device-agnostic: the meta device and a device guard --------------------------------
-
-class DeviceMismatch(RuntimeError):
-    pass
-
-
-class DeviceGuard(TorchDispatchMode):
-    """Raises :class:`DeviceMismatch` when an aten op receives a tensor that is not on ``expected``.
-
-    Two deliberate exemptions, both things PyTorch itself does on any device:
-    * 0-dim CPU tensors ("CPU scalars"), which every device's kernels accept: Adam keeps its
-      ``step`` counter there (unless capturable/fused) and reads it with ``.item()`` on the host;
-    * transfers (``_to_copy``, ``copy_``) whose *result* is on ``expected``: how data gets there
-      (``GaussianMixture2D.sample`` moves its CPU centres to the sampling device). A transfer off
-      the device (``.cpu()``) is still flagged.
-    """
-
-    TRANSFERS = ("aten._to_copy.", "aten.copy_.")
-
-    def __init__(self, expected):
-        super().__init__()
-        self.expected = torch.device(expected)
-        self.ops: set[str] = set()
-
-    def _allowed(self, t: torch.Tensor) -> bool:
-        return t.device == self.expected or (t.device.type == "cpu" and t.ndim == 0)
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        name = str(func)
-        self.ops.add(name)
-        out = func(*args, **kwargs)
-        if name.startswith(self.TRANSFERS):
-            flat, _ = tree_flatten(out)
-        else:
-            flat, _ = tree_flatten((args, kwargs))
-        for t in flat:
-            if isinstance(t, torch.Tensor) and not self._allowed(t):
-                raise DeviceMismatch(f"{name} got a tensor {tuple(t.shape)} on {t.device}, expected {self.expected}")
-        return out
-
 
 def test_step_on_meta_device():
     t = _trainer(device="meta")
