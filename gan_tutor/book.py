@@ -56,9 +56,40 @@ README_START = "<!-- chapters:start -->"
 README_END = "<!-- chapters:end -->"
 CI_ENV = "GAN_TUTOR_CI"  # same name as gan_tutor.runtime.CI_ENV (not imported: that pulls in torch)
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
-TABLE_HEADER = ("| # | Chapter | What you will see | Colab |", "|---|---|---|---|")
+TABLE_HEADER = ("| # | Chapter | Reading | Full run | Colab |", "|---|---|---|---|---|")
 BOOK_KEYS = ("title", "repository", "branch", "chapters")
-CHAPTER_KEYS = ("id", "title", "notebook", "summary")
+CHAPTER_KEYS = ("id", "title", "notebook", "summary", "reading_minutes", "run_minutes")
+MINUTE_KEYS = ("reading_minutes", "run_minutes")
+
+# The first lines of every chapter's first code cell (tests/test_notebooks.py checks that
+# they are exactly these, with book.toml's repository). On a kernel without the package
+# (Colab) it installs it from the repository; when that fails it stops with one short
+# message that names the URL and what to do, instead of pip's output, two chained
+# tracebacks and a NameError in every later cell. GIT_TERMINAL_PROMPT=0: git fails at
+# once on a private or missing repository instead of asking for a user name.
+INSTALL_BLOCK = """\
+# Setup. On Colab (or any kernel without the package) this first installs gan_tutor
+# from the book's repository, REPO (a fork changes it here and in book.toml); then it
+# picks the device once (CUDA when present), fixes the CPU thread count and seeds
+# every generator.
+import os
+import subprocess
+import sys
+
+REPO = "https://github.com/{repository}"
+try:
+    import gan_tutor
+except ImportError:
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"gan_tutor @ git+{{REPO}}"],
+                         capture_output=True, text=True, env={{**os.environ, "GIT_TERMINAL_PROMPT": "0"}})
+    if pip.returncode != 0:
+        why = [line.strip() for line in pip.stderr.splitlines() if "fatal:" in line or "ERROR" in line]
+        raise RuntimeError(
+            f"Could not install gan_tutor from {{REPO}} ({{(why or ['pip failed'])[0]}}). Check that "
+            "this runtime reaches the internet and that the repository is public; or upload a "
+            "gan_tutor wheel and run `pip install gan_tutor-*.whl` in a cell.") from None
+    import gan_tutor
+"""
 DIFF_LINES = 20
 
 
@@ -76,6 +107,8 @@ class Chapter:
     summary: str
     repository: str
     branch: str
+    reading_minutes: int = 0  #: minutes to read it, top to bottom
+    run_minutes: int = 0      #: minutes a full-length run takes on one CPU thread
 
     @property
     def py(self) -> PurePosixPath:
@@ -134,7 +167,11 @@ def _require(table: dict, keys: tuple[str, ...], where: str) -> None:
         raise ValueError(f"{BOOK_FILE}: {where} has unknown key(s) {', '.join(map(repr, unknown))}; "
                          f"valid keys: {', '.join(keys)}")
     for key in keys:
-        if key != "chapters" and not (isinstance(table[key], str) and table[key].strip()):
+        if key in MINUTE_KEYS:
+            if isinstance(table[key], bool) or not isinstance(table[key], int) or table[key] < 1:
+                raise ValueError(f"{BOOK_FILE}: {where}: {key!r} must be a positive whole number "
+                                 f"of minutes, got {table[key]!r}")
+        elif key != "chapters" and not (isinstance(table[key], str) and table[key].strip()):
             raise ValueError(f"{BOOK_FILE}: {where}: {key!r} must be a non-empty string, "
                              f"got {table[key]!r}")
 
@@ -154,7 +191,8 @@ def _chapter(entry: object, index: int, repository: str, branch: str) -> Chapter
     _require(entry, CHAPTER_KEYS, where)
     return Chapter(id=entry["id"], title=entry["title"],
                    notebook=_notebook_path(entry["notebook"], where),
-                   summary=entry["summary"], repository=repository, branch=branch)
+                   summary=entry["summary"], repository=repository, branch=branch,
+                   reading_minutes=entry["reading_minutes"], run_minutes=entry["run_minutes"])
 
 
 def _reject_duplicates(chapters: list[Chapter]) -> None:
@@ -191,11 +229,16 @@ def _cell(text: str) -> str:
     return text.replace("|", r"\|")
 
 
+def install_block(book: Book) -> str:
+    """The lines every chapter's first code cell starts with (:data:`INSTALL_BLOCK`)."""
+    return INSTALL_BLOCK.format(repository=book.repository)
+
+
 def readme_table(book: Book) -> str:
-    """The README's chapter table: number, title (linked to the notebook),
-    summary and Colab badge, one row per chapter, no trailing newline."""
-    rows = [f"| {ch.id} | [{_cell(ch.title)}]({ch.notebook}) | {_cell(ch.summary)} "
-            f"| {ch.colab_badge} |" for ch in book.chapters]
+    """The README's chapter table: number, title (linked to the notebook), reading
+    time, full-length run time and Colab badge, one row per chapter, no trailing newline."""
+    rows = [f"| {ch.id} | [{_cell(ch.title)}]({ch.notebook}) | {ch.reading_minutes} min "
+            f"| {ch.run_minutes} min | {ch.colab_badge} |" for ch in book.chapters]
     return "\n".join([*TABLE_HEADER, *rows])
 
 

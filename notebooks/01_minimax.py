@@ -40,16 +40,25 @@
 
 # %% tags=["nbval-ignore-output"]
 # Setup. On Colab (or any kernel without the package) this first installs gan_tutor
-# from the book's repository; then it picks the device once (CUDA when present),
-# fixes the CPU thread count and seeds every generator.
+# from the book's repository, REPO (a fork changes it here and in book.toml); then it
+# picks the device once (CUDA when present), fixes the CPU thread count and seeds
+# every generator.
+import os
 import subprocess
 import sys
 
+REPO = "https://github.com/gan-tutor/gan_tutor"
 try:
     import gan_tutor
 except ImportError:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet",
-                           "gan_tutor @ git+https://github.com/gan-tutor/gan_tutor"])
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"gan_tutor @ git+{REPO}"],
+                         capture_output=True, text=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    if pip.returncode != 0:
+        why = [line.strip() for line in pip.stderr.splitlines() if "fatal:" in line or "ERROR" in line]
+        raise RuntimeError(
+            f"Could not install gan_tutor from {REPO} ({(why or ['pip failed'])[0]}). Check that "
+            "this runtime reaches the internet and that the repository is public; or upload a "
+            "gan_tutor wheel and run `pip install gan_tutor-*.whl` in a cell.") from None
     import gan_tutor
 
 import math

@@ -26,16 +26,25 @@
 
 # %% tags=["nbval-ignore-output"]
 # Setup. On Colab (or any kernel without the package) this first installs gan_tutor
-# from the book's repository; then it picks the device once (CUDA when present),
-# fixes the CPU thread count and seeds every generator.
+# from the book's repository, REPO (a fork changes it here and in book.toml); then it
+# picks the device once (CUDA when present), fixes the CPU thread count and seeds
+# every generator.
+import os
 import subprocess
 import sys
 
+REPO = "https://github.com/gan-tutor/gan_tutor"
 try:
     import gan_tutor
 except ImportError:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet",
-                           "gan_tutor @ git+https://github.com/gan-tutor/gan_tutor"])
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"gan_tutor @ git+{REPO}"],
+                         capture_output=True, text=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    if pip.returncode != 0:
+        why = [line.strip() for line in pip.stderr.splitlines() if "fatal:" in line or "ERROR" in line]
+        raise RuntimeError(
+            f"Could not install gan_tutor from {REPO} ({(why or ['pip failed'])[0]}). Check that "
+            "this runtime reaches the internet and that the repository is public; or upload a "
+            "gan_tutor wheel and run `pip install gan_tutor-*.whl` in a cell.") from None
     import gan_tutor
 
 import math
@@ -269,7 +278,7 @@ check_less("mean |D − 0.9·D*| × 3, against mean |D − D*|", 3 * (trained - 
 # Both variants use the same recipe (`recipes.toy2d_trainer`: MLPs of three
 # hidden layers of 128 units, Adam, batch 256, learning rate $10^{-3}$ decaying
 # linearly); only the generator loss differs. With one discriminator step per
-# generator step the gap is smaller: in the README's benchmark (k = 1, a larger
+# generator step the gap is smaller: in BENCHMARKS.md's benchmark (k = 1, a larger
 # recipe, five seeds) the saturating loss does as well on the grid and loses
 # ring modes in some seeds only. The theory of chapter 02 is about a
 # discriminator that *is* ahead, so give it $k = 5$ steps per generator step
@@ -315,7 +324,7 @@ plt.show()
 # almost nothing to follow (chapter 02), while the non-saturating generator finds
 # all eight modes. On the grid the gap is smaller. How many modes, and how
 # precisely, depends on the run: rerun with another seed, or change `K` to 1 and
-# see the gap close. (The README's table from `benchmarks/toy2d.py` averages
+# see the gap close. (BENCHMARKS.md's table from `benchmarks/toy2d.py` averages
 # five seeds, at k = 1 with a larger recipe.)
 #
 # ## 6 · The live training panel

@@ -28,16 +28,25 @@
 
 # %% tags=["nbval-ignore-output"]
 # Setup. On Colab (or any kernel without the package) this first installs gan_tutor
-# from the book's repository; then it picks the device once (CUDA when present),
-# fixes the CPU thread count and seeds every generator.
+# from the book's repository, REPO (a fork changes it here and in book.toml); then it
+# picks the device once (CUDA when present), fixes the CPU thread count and seeds
+# every generator.
+import os
 import subprocess
 import sys
 
+REPO = "https://github.com/gan-tutor/gan_tutor"
 try:
     import gan_tutor
 except ImportError:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet",
-                           "gan_tutor @ git+https://github.com/gan-tutor/gan_tutor"])
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"gan_tutor @ git+{REPO}"],
+                         capture_output=True, text=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    if pip.returncode != 0:
+        why = [line.strip() for line in pip.stderr.splitlines() if "fatal:" in line or "ERROR" in line]
+        raise RuntimeError(
+            f"Could not install gan_tutor from {REPO} ({(why or ['pip failed'])[0]}). Check that "
+            "this runtime reaches the internet and that the repository is public; or upload a "
+            "gan_tutor wheel and run `pip install gan_tutor-*.whl` in a cell.") from None
     import gan_tutor
 
 import copy
@@ -562,7 +571,7 @@ plt.show()
 # departs from Algorithm 1 where a small budget needs it: **one** critic step
 # per generator step, learning rate $2\cdot10^{-3}$ for both networks (falling
 # linearly to 1 %), batches of 32 for a ReLU generator of 3 × 96 units (the
-# toy networks of the GANs in the README's benchmark; the critic is the MLP of
+# toy networks of the GANs in BENCHMARKS.md's benchmark; the critic is the MLP of
 # sections 2–5), and **γ = 0.1**, the value in the authors' own toy script
 # (`gan_toy.py` in their repository, with the comment that a smaller λ "makes
 # things faster for toy tasks, but isn't necessary if you increase CRITIC_ITERS
@@ -663,7 +672,7 @@ plt.show()
 # In these two runs the average and the last generator score alike (95.7 and
 # 95.4 % on the ring, 92.6 and 92.7 % on the grid). That is what to expect of
 # runs that end well: the average earns its place across many seeds, where it
-# lifts the runs that happen to stop mid-swing. In the README's runs on the
+# lifts the runs that happen to stop mid-swing. In BENCHMARKS.md's runs on the
 # ring (five seeds, per-seed scores), the last generators ranged from 92.5 to
 # 97.7 % and their averages from 95.5 to 97.4 %.
 #
@@ -679,7 +688,7 @@ plt.show()
 # 8,000 steps, whole columns of modes strung together by bridges: the noisier
 # steps keep more samples in between.) These are single runs with one seed
 # each; `benchmarks/toy2d.py` repeats them over five seeds and about a minute
-# each (README, scored on the averaged generator: on the ring 8/8 modes and 97 %
+# each (BENCHMARKS.md, scored on the averaged generator: on the ring 8/8 modes and 97 %
 # high quality, on the grid 25/25 and 95 %, 93 % on five other seeds).
 #
 # ## 7 · The live panel

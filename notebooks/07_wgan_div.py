@@ -31,16 +31,25 @@
 
 # %% tags=["nbval-ignore-output"]
 # Setup. On Colab (or any kernel without the package) this first installs gan_tutor
-# from the book's repository; then it picks the device once (CUDA when present),
-# fixes the CPU thread count and seeds every generator.
+# from the book's repository, REPO (a fork changes it here and in book.toml); then it
+# picks the device once (CUDA when present), fixes the CPU thread count and seeds
+# every generator.
+import os
 import subprocess
 import sys
 
+REPO = "https://github.com/gan-tutor/gan_tutor"
 try:
     import gan_tutor
 except ImportError:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet",
-                           "gan_tutor @ git+https://github.com/gan-tutor/gan_tutor"])
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"gan_tutor @ git+{REPO}"],
+                         capture_output=True, text=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    if pip.returncode != 0:
+        why = [line.strip() for line in pip.stderr.splitlines() if "fatal:" in line or "ERROR" in line]
+        raise RuntimeError(
+            f"Could not install gan_tutor from {REPO} ({(why or ['pip failed'])[0]}). Check that "
+            "this runtime reaches the internet and that the repository is public; or upload a "
+            "gan_tutor wheel and run `pip install gan_tutor-*.whl` in a cell.") from None
     import gan_tutor
 
 import math
@@ -370,7 +379,7 @@ plt.show()
 # ## 5 · WGAN-GP and WGAN-div on the same data and budget
 #
 # Both variants with the book's toy recipes (`recipes.toy2d_trainer` with the
-# settings of `recipes.toy2d_recipe`, shared with the README's benchmark), on the
+# settings of `recipes.toy2d_recipe`, shared with BENCHMARKS.md's benchmark), on the
 # ring of 8 and the grid of 25 Gaussians, with the same seed and the same number
 # of generator steps on each data set. On the ring that is one critic step per
 # generator step, Adam at $2\cdot10^{-3}$ decaying linearly, batches of 32 and a
@@ -382,8 +391,8 @@ plt.show()
 # which hold only a few samples of each batch; a larger batch may give both
 # networks a less noisy view of them. WGAN-GP's step costs more per sample (a
 # pass and a double backward at its interpolates besides the loss's pass), and
-# it keeps 128 to stay within the README's budget of about a minute per run. In
-# the README's runs (benchmark and trial script) WGAN-div with 256 scored 95.7 %
+# it keeps 128 to stay within BENCHMARKS.md's budget of about a minute per run. In
+# BENCHMARKS.md's runs (benchmark and trial script) WGAN-div with 256 scored 95.7 %
 # high quality on seeds 0–4, against 94.2 % with its earlier grid recipe (128, with 256 fakes for the
 # generator step only), and 95.0 against 93.5 % on seeds 5–9: one to two of
 # the seeds' standard deviations, a tendency more than a law. A third grid run
@@ -451,7 +460,7 @@ if not rt.ci:  # the claims of the text, at full length
         check_close(f"ring8, {name}: every mode captured", runs["ring8", name][1].stats[-1].modes, 8, tol=0)
     for name in ("wgan_gp", "wgan_div"):
         check_close(f"grid25, {name}: every mode captured", runs["grid25", name][1].stats[-1].modes, 25, tol=0)
-    # the text's claim: the paper's β costs most of the high-quality share (README trials at 11,000 steps, before the
+    # the text's claim: the paper's β costs most of the high-quality share (BENCHMARKS.md trials at 11,000 steps, before the
     # generator batch of 256, against 93 and 94 % with β = (0, 0.9): (0.5, 0.999) 24 %, one seed, a difference of −0.69; (0.5, 0.9) 16 and 40 %,
     # −0.78 and −0.53; −0.3 leaves room for seed noise and for these shorter runs)
     check_less("grid25, wgan_div: high-quality share, paper's β minus β1 = 0",
@@ -508,7 +517,7 @@ plt.show()
 # WGAN-div's picture. Their critics differ as on the ring: WGAN-GP's gap (0.044)
 # is well below $W_1$, and WGAN-div's has fallen to 0.008. The batches make
 # this a comparison of recipes more than of penalties: WGAN-div's step costs
-# more here (below), and in the README's benchmark, at about a minute per run
+# more here (below), and in BENCHMARKS.md's benchmark, at about a minute per run
 # for each, WGAN-div scores 95.7 % and WGAN-GP 95.4 % over seeds 0–4, and 95.0
 # and 93.1 % over seeds 5–9.
 #
@@ -516,7 +525,7 @@ plt.show()
 # point of the last ones for the four runs with $\beta_1 = 0$, a little lower
 # in two of them, and 2.6 points lower for the paper's β (the line under the
 # table). Single runs show no gain from the average; what it did in the
-# README's benchmark shows across seeds, where it lifted the runs that stopped
+# BENCHMARKS.md's benchmark shows across seeds, where it lifted the runs that stopped
 # mid-swing.
 #
 # The third run is WGAN-div with its paper's Adam, $\beta = (0.5, 0.999)$, and
@@ -525,7 +534,7 @@ plt.show()
 # inside, unevenly spread over the modes (reverse KL 0.45), and $W_1$ stays at
 # 0.60. Its critic's gap wanders between about 0.001 and 0.2,
 # far below $W_1$. Of the paper's two numbers, the momentum
-# $\beta_1 = 0.5$ does most of the harm: in the README's two-seed trials (before
+# $\beta_1 = 0.5$ does most of the harm: in BENCHMARKS.md's two-seed trials (before
 # the generator batch of 256), $\beta_1 = 0.5$ with $\beta_2 = 0.9$ finds 16–40 %,
 # $\beta_1 = 0$ with $\beta_2 = 0.999$ 86–91 %, and $\beta = (0, 0.9)$ 93–94 %. On
 # the ring the paper's β does less harm, but its runs keep swinging until the
@@ -533,14 +542,14 @@ plt.show()
 # 6,000 steps), so where a run stops decides its score: over ten seeds it averaged
 # 89 %, with four runs below 85 %, against 94 % and none below 88 % with
 # $\beta = (0, 0.9)$ (last generators). With the critic's earlier three-pass step, which differs only in
-# rounding, the paper's β also averaged 94 %, with one run at 81 % (README): the
+# rounding, the paper's β also averaged 94 %, with one run at 81 % (BENCHMARKS.md): the
 # mean is a lottery, the swings are not. One way to see why: in a two-player game, a step
 # that keeps going in the direction of the last few gradients answers an
 # opponent who has since moved. Gidel et al. (2019), "Negative Momentum for
 # Improved Game Dynamics", show how momentum makes such updates oscillate.
 # WGAN-GP's paper uses $\beta_1 = 0$; this book's first WGAN-div recipe for the
 # grid kept the paper's $\beta$, and with it needed two critic steps per
-# generator step to reach 57 %. (The README's benchmark, under a minute per run,
+# generator step to reach 57 %. (BENCHMARKS.md's benchmark, under a minute per run,
 # averaged generators: WGAN-div in 9,500 steps of batch 256, 25/25 modes at 96 %
 # over five seeds and 95 % on five others; WGAN-GP in 13,000 of batch 128, 95 %
 # and 93 %.)
@@ -564,7 +573,7 @@ plt.show()
 #
 # So with the book's recipes WGAN-div is about as good as WGAN-GP on both
 # mixtures by modes, high-quality samples and $W_1$, at about the same cost per
-# run in the README's benchmark (on the grid, fewer and larger steps). What it offers in
+# run in BENCHMARKS.md's benchmark (on the grid, fewer and larger steps). What it offers in
 # exchange is a cleaner objective: a divergence whose optimum exists without
 # clipping, and no target norm imposed on the critic. And the optimiser's
 # momentum turned out to be part of its recipe: β1 = 0 did far better than its
@@ -713,7 +722,7 @@ for gamma, delta in ((0.5, 0.5), (0.5, 2.0), (0.25, 2.0)):
 # %% [markdown]
 # The penalty needs no input gradient, so a GAN-QP step is a WGAN step plus
 # two extra critic evaluations: cheaper than WGAN-GP's double backward pass (the
-# README's benchmark, same networks and batch: 450 steps per second against
+# BENCHMARKS.md's benchmark, same networks and batch: 450 steps per second against
 # WGAN-GP's 332 on the ring).
 # Train it on the two mixtures for the generator steps of section 5, with the
 # book's recipe `TOY2D["gan_qp"]`: one critic step per generator step, Adam at
@@ -763,7 +772,7 @@ plt.show()
 # **The ring.** With one critic step GAN-QP finds all 8 modes after 4,000 steps,
 # 73 % of its samples high quality, reverse KL 0.083 and $W_1$ 0.084 from the
 # data (floor 0.069): behind section 5's WGAN-GP and WGAN-div (90 % and
-# 89 %, averaged generators; GAN-QP's recipe keeps no average), at half their learning rate. Over five seeds at 10,000 steps the README's
+# 89 %, averaged generators; GAN-QP's recipe keeps no average), at half their learning rate. Over five seeds at 10,000 steps BENCHMARKS.md's
 # benchmark puts it at 74 ± 21 %: all 8 modes every time, but a wide spread in
 # sharpness.
 #
@@ -804,7 +813,7 @@ plt.show()
 #   time per step: its penalty's points are the loss's own, so one pass of the
 #   critic serves both) and on the grid (25/25, 91 % against 88 % high quality,
 #   the same $W_1$, with batches twice as large and steps 1.5 times as long;
-#   level in the README's one-minute runs); behind on
+#   level in BENCHMARKS.md's one-minute runs); behind on
 #   the digits (FD 9.1 against 6.8 in about the same time). WGAN-div uses WGAN-GP's
 #   Adam, $\beta = (0, 0.9)$: with its paper's $(0.5, 0.999)$ only 21 % of its grid
 #   samples were near a mode, and its ring runs swung until the learning rate had
@@ -818,7 +827,7 @@ plt.show()
 #   the gap is bounded by λ times the mean distance of a random pair: a bound on
 #   average, reached as an optimum, not a Lipschitz constraint, and no input
 #   gradient to compute. On the ring it finds all 8 modes as WGAN-GP and WGAN-div
-#   do, with fewer and more variable sharp samples (the README's benchmark: 74 ±
+#   do, with fewer and more variable sharp samples (BENCHMARKS.md's benchmark: 74 ±
 #   21 % high quality against their 94–96 % on their last generators, 96–97 % on
 #   the averaged ones, in less than half their time); on the
 #   grid, with its paper's Adam $\beta_1 = 0.5$, it needs the paper's two critic

@@ -33,12 +33,16 @@ id = "01"
 title = "Which budget"
 notebook = "notebooks/01_env.ipynb"
 summary = "Prints GAN_TUTOR_CI."
+reading_minutes = 2
+run_minutes = 1
 
 [[chapters]]
 id = "02"
 title = "Sums"
 notebook = "notebooks/02_sums.ipynb"
 summary = "Adds two numbers."
+reading_minutes = 1
+run_minutes = 3
 """
 
 KERNELSPEC = """\
@@ -58,10 +62,10 @@ BADGE = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.
 COLAB = "https://colab.research.google.com/github/someone/tiny_book/blob/dev/notebooks/"
 # Written out by hand: what readme_table must produce for BOOK_TOML.
 TABLE = f"""\
-| # | Chapter | What you will see | Colab |
-|---|---|---|---|
-| 01 | [Which budget](notebooks/01_env.ipynb) | Prints GAN_TUTOR_CI. | {BADGE}({COLAB}01_env.ipynb) |
-| 02 | [Sums](notebooks/02_sums.ipynb) | Adds two numbers. | {BADGE}({COLAB}02_sums.ipynb) |"""
+| # | Chapter | Reading | Full run | Colab |
+|---|---|---|---|---|
+| 01 | [Which budget](notebooks/01_env.ipynb) | 2 min | 1 min | {BADGE}({COLAB}01_env.ipynb) |
+| 02 | [Sums](notebooks/02_sums.ipynb) | 1 min | 3 min | {BADGE}({COLAB}02_sums.ipynb) |"""
 README_HEAD = "# Tiny\n\nIntro.\n\n<!-- chapters:start -->\n"
 README_TAIL = "<!-- chapters:end -->\n\nMore text.\n"
 
@@ -108,6 +112,7 @@ def test_load_book_reads_every_field(book):
         ("01", "Which budget", PurePosixPath("notebooks/01_env.ipynb")),
         ("02", "Sums", PurePosixPath("notebooks/02_sums.ipynb"))]
     assert b.chapters[1].summary == "Adds two numbers."
+    assert [(c.reading_minutes, c.run_minutes) for c in b.chapters] == [(2, 1), (1, 3)]
 
 
 def test_chapter_paths_and_colab_links(book):
@@ -127,6 +132,10 @@ def test_chapter_paths_and_colab_links(book):
     ('"notebooks/02_sums.ipynb"', '"02_sums.ipynb"', r"chapter #2 \(id '02'\): notebook must be"),
     ('"notebooks/02_sums.ipynb"', '"notebooks/02_sums.py"', r"chapter #2 \(id '02'\): notebook must be"),
     ('summary = "Adds two numbers."', 'summary = "Adds."\ncolour = "red"', "unknown key.*'colour'"),
+    ("run_minutes = 3", "", r"chapter #2 \(id '02'\) is missing 'run_minutes'"),
+    ("run_minutes = 3", "run_minutes = 0", "'run_minutes' must be a positive whole number"),
+    ("reading_minutes = 1", 'reading_minutes = "1"', "'reading_minutes' must be a positive whole number"),
+    ("reading_minutes = 1", "reading_minutes = 1.5", "'reading_minutes' must be a positive whole number"),
 ])
 def test_load_book_rejects_bad_tables(book, old, new, message):
     edit(book / "book.toml", old, new)
@@ -204,9 +213,9 @@ def test_readme_table_has_one_row_per_chapter(book):
 
 def test_readme_table_escapes_pipes():
     ch = Chapter(id="09", title="JS | KL", notebook=PurePosixPath("notebooks/09_x.ipynb"),
-                 summary="a | b", repository="o/r", branch="main")
+                 summary="a | b", repository="o/r", branch="main", reading_minutes=5, run_minutes=2)
     row = readme_table(Book(title="t", repository="o/r", branch="main", chapters=[ch])).splitlines()[2]
-    assert row.startswith(r"| 09 | [JS \| KL](notebooks/09_x.ipynb) | a \| b | ")
+    assert row.startswith(r"| 09 | [JS \| KL](notebooks/09_x.ipynb) | 5 min | 2 min | ")
 
 
 @pytest.fixture

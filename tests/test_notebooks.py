@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import ast
 import importlib
+import math
 import pkgutil
+import re
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 import gan_tutor
-from gan_tutor.book import load_book
+from gan_tutor.book import install_block, load_book
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = load_book(ROOT)
@@ -40,9 +45,10 @@ def package_names() -> set[str]:
 def test_first_code_cell_installs_picks_the_device_and_seeds(cid):
     first = code_cells(CHAPTERS[cid])[0]
     src = first.source
-    # Colab: installs the package from the repository named in book.toml when the import fails
-    assert "except ImportError" in src
-    assert f"git+https://github.com/{BOOK.repository}" in src, "install URL and book.toml disagree"
+    # Colab: installs the package from the repository named in book.toml when the import fails;
+    # the same lines in every chapter (gan_tutor.book.INSTALL_BLOCK), with book.toml's repository
+    assert src.startswith(install_block(BOOK)), \
+        "the first cell must start with gan_tutor.book.install_block(book) (the install lines, book.toml's repository)"
     assert "runtime.setup(seed=" in src and "print(rt)" in src
     # its output names the device, which differs between machines: not compared by nbval
     assert "nbval-ignore-output" in first.metadata.get("tags", [])
@@ -81,3 +87,59 @@ def test_varying_cells_are_tagged_and_the_rest_are_compared(cid):
             assert "nbval-ignore-output" in tags, cell.source[:80]
     compared = [c for c in code_cells(CHAPTERS[cid]) if "nbval-ignore-output" not in c.metadata.get("tags", [])]
     assert len(compared) >= 3, "most of a chapter's claims must be compared by nbval"
+
+
+def test_the_install_cell_fails_with_one_readable_error_when_the_repository_is_unreachable(tmp_path):
+    """What a learner sees on Colab when the package cannot be installed (offline runtime,
+    private or missing repository): one RuntimeError naming the URL and what to do, with no
+    chained tracebacks; Run all stops there, so no NameError follows in later cells."""
+    unreachable = "https://127.0.0.1:9/nobody/gan_tutor"  # port 9 (discard): refused at once, offline too
+    block = install_block(BOOK)
+    assert block.count(f'REPO = "https://github.com/{BOOK.repository}"') == 1
+    block = block.replace(f"https://github.com/{BOOK.repository}", unreachable)
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import sys\nsys.modules['gan_tutor'] = None  # as if not installed"),
+        nbformat.v4.new_code_cell(block),
+        nbformat.v4.new_code_cell("print('a later cell ran')")])
+    with pytest.raises(CellExecutionError):
+        NotebookClient(nb, kernel_name="python3", timeout=120,
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+    [error] = [o for o in nb.cells[1].outputs if o.output_type == "error"]
+    assert error.ename == "RuntimeError"
+    assert unreachable in error.evalue and "internet" in error.evalue and "public" in error.evalue
+    assert "wheel" in error.evalue
+    assert "127.0.0.1" in error.evalue.split("(", 1)[1]  # git's own reason is quoted
+    traceback = "\n".join(error.traceback)
+    assert "During handling" not in traceback and "CalledProcessError" not in traceback
+    assert nb.cells[2].outputs == []  # execution stopped at the failing cell
+
+
+def _prose_words(chapter) -> int:
+    """Words of the chapter's markdown cells, with LaTeX ($...$, $$...$$) left out."""
+    nb = nbformat.read(ROOT / chapter.notebook, as_version=4)
+    text = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)
+    text = re.sub(r"\$[^$]*\$", " ", text)
+    return len(re.findall(r"[A-Za-z][\w'’-]*", text))
+
+
+def _run_seconds(chapter) -> float:
+    """Wall time of the committed run: first cell's input to the last cell's reply (nbclient's
+    timing metadata, written by `python -m gan_tutor.book execute`)."""
+    cells = code_cells(chapter)
+    stamps = [c.metadata.get("execution", {}) for c in (cells[0], cells[-1])]
+    assert all(stamps), f"chapter {chapter.id}: the committed notebook has no execution timing"
+    start = datetime.fromisoformat(stamps[0]["iopub.execute_input"].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(stamps[1]["shell.execute_reply"].replace("Z", "+00:00"))
+    return (end - start).total_seconds()
+
+
+@pytest.mark.parametrize("cid", CHAPTERS)
+def test_book_toml_times_match_the_chapter(cid):
+    """book.toml's minutes (shown in the README) against the notebook itself: reading at 100
+    to 200 words of prose a minute (plus up to 10 for code and figures), and at least the
+    committed full-length run's wall time, at most half as long again plus a minute."""
+    chapter = CHAPTERS[cid]
+    words, seconds = _prose_words(chapter), _run_seconds(chapter)
+    assert words / 200 <= chapter.reading_minutes <= words / 100 + 10, (words, chapter.reading_minutes)
+    assert math.ceil(seconds / 60) <= chapter.run_minutes <= 1.5 * seconds / 60 + 1, (seconds, chapter.run_minutes)

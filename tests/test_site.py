@@ -175,7 +175,7 @@ def tiny(tmp_path):
     (tmp_path / "book.toml").write_text(
         'title = "Tiny"\nrepository = "someone/tiny"\nbranch = "dev"\n\n[[chapters]]\n'
         'id = "01"\ntitle = "One & only"\nnotebook = "notebooks/01_one.ipynb"\n'
-        'summary = "A <small> chapter."\n')
+        'summary = "A <small> chapter."\nreading_minutes = 1\nrun_minutes = 1\n')
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# One\nThe value $V(D, G)$."),
         nbformat.v4.new_code_cell("plot()", outputs=[
