@@ -14,7 +14,7 @@ batches and a narrower generator buy more steps in the budget. WGAN-GP and WGAN-
 the same networks and Adam β = (0, 0.9) (WGAN-GP's; on the grid batches of 128 for WGAN-GP,
 256 for WGAN-div), and are scored on a moving average of the generator's weights (their
 recipes' ``g_ema``; ``--g-ema 0`` scores the last generator instead); their departures from
-their papers are explained beside ``TOY2D`` and in the README.
+their papers are explained beside ``TOY2D`` and in BENCHMARKS.md.
 
 Each run trains one variant with the shared recipe (:func:`gan_tutor.recipes.toy2d_trainer`
 with a linear learning-rate decay) for a fixed number of steps on one CPU thread,
@@ -40,10 +40,10 @@ from gan_tutor.recipes import LinearDecay, ModeTracker, toy2d_recipe, toy2d_trai
 from gan_tutor.train import VARIANTS
 
 # Steps per run, aimed at the issues' budgets on one CPU thread (20 s for the GANs of issue 3,
-# 60 s for the Wasserstein GANs of issue 6); the README's table records what they took
+# 60 s for the Wasserstein GANs of issue 6); the table in BENCHMARKS.md records what they took
 # (about 19 s for the GANs, 45–54 CPU-s for WGAN-GP and WGAN-div, two runs at a time).
 STEPS = {"gan_saturating": 10000, "gan": 10000, "gan_fm": 10000, "wgan_clip": 4000, "wgan_gp": 18000, "wgan_div": 18000,
-         "gan_qp": 10000}  # GAN-QP: the GANs' step count, about 22 CPU-s (README)
+         "gan_qp": 10000}  # GAN-QP: the GANs' step count, about 22 CPU-s (BENCHMARKS.md)
 STEPS_GRID25 = {"wgan_gp": 13000, "wgan_div": 9500}  # their grid recipes cost more per step (TOY2D_GRID25)
 
 

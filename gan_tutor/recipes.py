@@ -1,5 +1,5 @@
 """Ready-made training set-ups shared by the chapters, the panel and the benchmarks,
-so that a number in the README and a run in a notebook come from the same code.
+so that a number in BENCHMARKS.md and a run in a notebook come from the same code.
 
 A recipe only *configures* the one loop (:class:`gan_tutor.train.Trainer`):
 model sizes, hyperparameters, batch size, and callbacks such as a linear
@@ -34,29 +34,17 @@ def _hyper(variant: str | Variant, lr: float, hyper: dict):
 
 
 # Settings for the 2-D mixtures, one per registered variant, that train within about a
-# minute on one CPU thread, found by the short searches the README's benchmark section
-# describes; the chapters and benchmarks/toy2d.py share them: ``toy2d_trainer(data, name,
-# **TOY2D[name])``. They depart from the papers' image settings where a small budget needs
-# it. The GANs (issue 3's 20-second budget) use a ReLU generator of 3 × 96 units and batch
-# 32, which fit 10,000 steps in the budget and leave fewer samples on the bridges between
-# modes than a LeakyReLU 4 × 128 one at batch 64 (95 % high quality on the ring against
-# 89 %, in about 19 s; README). WGAN-GP and WGAN-div use the same networks and batch at lr 2e-3
-# (papers 1e-4 and 2e-4; with these networks on the grid, before it had the recipe below,
-# 1e-3 gave WGAN-GP 57 % high quality against 78 % at 2e-3, and WGAN-div with two critic
-# steps 34 % against 57 %; on the ring the two rates did the same), and one critic step per
-# generator step (papers 5); WGAN-GP γ = 0.1, the value in the WGAN-GP authors' own toy
-# script, instead of 10. WGAN-clip keeps the paper's c = 0.01, n_critic 5 and RMSProp but at
-# lr 1e-3 (paper 5e-5), with a LeakyReLU generator of 4 × 128 units at batch 64; it learns
-# the ring poorly here (chapter 05 shows c = 0.1). WGAN-GP and WGAN-div are scored on a
-# moving average of their generator's weights (``g_ema=0.999``, warmed up as in
-# :func:`gan_tutor.train.ema_warmup`; ``Trainer.eval_gen``): it
-# changes no step of training and evens out the swing the generator keeps up around the
-# equilibrium. In paired runs (the same training, scored both ways, seeds 0–4 and 5–9) it
-# raised WGAN-div's high-quality share on the ring from 94.5 and 94.2 % to 96.3 and 96.3 %
-# (the worst run from 88.5 to 95.5 %), WGAN-GP's from 95.7 and 95.7 to 96.7 and 96.0 %; on
-# the grid WGAN-GP's from 95.0 and 92.4 to 95.4 and 93.1 %, and WGAN-div's with its earlier
-# recipe (batch 128 with 256 fakes per generator step) from 93.1 and 91.5 to 94.2 and 93.5 %
-# (a trial script, without the warm-up; README). What changes on the grid is below.
+# minute on one CPU thread; the chapters and benchmarks/toy2d.py share them:
+# ``toy2d_trainer(data, name, **TOY2D[name])``. They depart from the papers' image settings
+# where a small budget needs it; BENCHMARKS.md ("How the toy recipes were found") gives the
+# searches and trial numbers behind each value.
+# - The GANs: a ReLU generator of 3 × 96 units (it can flatten whole regions of z onto a
+#   mode, leaving fewer samples on the bridges between modes) at batch 32, lr 1e-3.
+# - WGAN-GP and WGAN-div: the same networks at lr 2e-3 (papers 1e-4, 2e-4) with one critic
+#   step (papers 5); WGAN-GP's γ = 0.1 is its authors' toy-script value (paper 10). Both are
+#   scored on a moving average of the generator (``g_ema=0.999``, :func:`gan_tutor.train.ema_warmup`),
+#   which changes no step of training and evens out the generator's swing around the equilibrium.
+# - WGAN-clip keeps the paper's c = 0.01, n_critic 5 and RMSProp, at lr 1e-3 (paper 5e-5).
 _GAN_TOY = dict(lr=1e-3, batch_size=32, g_depth=3, g_hidden=96, g_slope=0.0)
 TOY2D: dict[str, dict] = {
     "gan_saturating": dict(_GAN_TOY),  # copies: editing one recipe must not edit the others
@@ -64,30 +52,16 @@ TOY2D: dict[str, dict] = {
     "gan_fm": dict(_GAN_TOY),
     "wgan_clip": dict(lr=1e-3, batch_size=64, g_depth=4),
     "wgan_gp": dict(_GAN_TOY, lr=2e-3, n_critic=1, gamma=0.1, g_ema=0.999),
-    # WGAN-div also takes WGAN-GP's Adam β = (0, 0.9) instead of its paper's (0.5, 0.999): see below
+    # WGAN-div takes WGAN-GP's Adam β = (0, 0.9), not its paper's (0.5, 0.999): momentum made its runs swing
     "wgan_div": dict(_GAN_TOY, lr=2e-3, n_critic=1, betas=(0.0, 0.9), g_ema=0.999),
     # GAN-QP (chapter 07): the GANs' recipe with one critic step (paper 2) at lr 1e-3 (paper 2e-4),
     # γ = 1/(2λ) = 0.05 as in the paper; with the LeakyReLU 4 × 128 generator it collapsed onto one ring mode
     "gan_qp": dict(_GAN_TOY, n_critic=1),
 }
-# What changes on the 5×5 grid (:func:`toy2d_recipe` applies it): larger batches at lr 3e-3
-# (the grid's 25 narrow modes need less noisy steps: WGAN-GP reaches 95 % high quality with
-# batches of 128 in 13,000 steps and 57 CPU-s in its first run (last generator), against
-# 78 % in 18,000 steps and 49 CPU-s
-# with the ring's recipe; on the ring the change gave 92 % in 11,000 steps, against the
-# ring recipe's 96 % in 18,000). WGAN-div takes batches of 256 (9,500 steps): scored on the
-# averaged generator, 95.7 and 95.0 % on seeds 0–4 and 5–9, against 94.2 and 93.5 % with
-# its earlier grid recipe (critic batch 128, 256 fakes per generator step, 10,000 steps)
-# and 94.6 % (seeds 0–4) with batches of 256 for 8,000 steps; on its last generator the
-# same runs score 93.0 and 93.9 %. WGAN-GP, whose step costs more at 256 (a double
-# backward at interpolates as well as the loss's pass), fit 7,500 steps of batches of 256 at
-# 4e-3 in the budget and scored 93 ± 2 % (last generator, README), so it keeps 128; on
-# the grid the two recipes differ in their penalty and batch. WGAN-div's Adam β: on the grid its paper's
-# β1 = 0.5 (momentum) found 20–24 modes at 16–40 % high quality (β = (0.5, 0.9), two seeds),
-# β1 = 0 all 25 at 86–94 %; on the ring, over seeds 0–9 (18,000 steps, the critic's step in
-# one pass), (0.5, 0.999) gave 89.4 % with four runs below 85 %, (0, 0.9) 94.4 % with none
-# below 88 % (with the three-pass step the paper's β also averaged 94.4 %, one run at 81 %: the
-# case is the spread; README), so both mixtures take WGAN-GP's β (scores of the last generator).
+# What changes on the 5×5 grid (:func:`toy2d_recipe` applies it): its 25 narrow modes need
+# less noisy steps, so larger batches at lr 3e-3 (on the ring the same change scores lower,
+# hence a recipe per mixture). WGAN-div takes batches of 256; WGAN-GP, whose step costs more
+# (a double backward at the interpolates), fits fewer of them in the budget and keeps 128.
 TOY2D_GRID25: dict[str, dict] = {"wgan_gp": dict(batch_size=128, lr=3e-3),
                                  "wgan_div": dict(batch_size=256, lr=3e-3)}
 
