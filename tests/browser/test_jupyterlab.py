@@ -1,16 +1,25 @@
-"""The chapters in JupyterLab, in a real browser: every chapter with a widget
-runs top to bottom, its widgets render, and the live panel trains when clicked.
+"""The chapters in JupyterLab, in a real browser: the chapters' widgets render,
+the explorers redraw when a slider moves, and the live panel trains when clicked.
 
 Each test opens a chapter, waits until the status bar shows the kernel connected
-and idle (a Run All sent earlier is silently dropped), runs all cells in CI mode,
+and idle (a Run All sent earlier is silently dropped), runs cells in CI mode,
 then looks at the page as a learner would. A full-page screenshot of each chapter
 is saved and its path attached to the report.
+
+Which cells run: chapters 01 and 02 run top to bottom (Run All), as a learner
+does. For the panels (03–07), nbval already runs every cell of the chapter, so
+the test runs only what the panel needs: the set-up cell, the panel's own cells, and the
+earlier cells that define a name they read (a slice by names, :func:`panel_cells`).
+That keeps the browser tests from running each chapter a second time in full.
 """
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 
+import nbformat
 import pytest
 
 try:
@@ -58,6 +67,61 @@ def open_and_run(page, lab, notebook: str) -> None:
         f"(c.every(x => x.count !== null) || c.some(x => x.errors.length)) "
         f"&& ({KERNEL_STATUS_JS})() === 'idle'; }})()",
         timeout=RUN_TIMEOUT_MS, polling=500)
+    errors = [e for cell in page.evaluate(CELLS_JS) for e in cell["errors"]]
+    assert not errors, f"{notebook}: a cell raised in the browser: {errors}"
+
+
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell reads, names it defines): variables, functions, classes, imports."""
+    reads, defines = set(), set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name):
+            (reads if isinstance(node.ctx, ast.Load) else defines).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defines.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defines.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return reads, defines
+
+
+def panel_cells(notebook: Path) -> list[int]:
+    """Indices (among all cells) of what a chapter's live panel needs: the first code
+    cell (set-up), the code cells from the one that builds the ``TrainingPanel`` on that
+    mention ``panel``, and every earlier cell that defines a name those read, transitively."""
+    cells = nbformat.read(notebook, as_version=4).cells
+    code = [i for i, c in enumerate(cells) if c.cell_type == "code"]
+    start = next(i for i in code if "TrainingPanel(" in cells[i].source)
+    chosen = {code[0]} | {i for i in code if i >= start and "panel" in cells[i].source}
+    names = {i: _names(cells[i].source) for i in code}
+    need = set().union(*(names[i][0] for i in chosen)) - set().union(*(names[i][1] for i in chosen))
+    for i in reversed([i for i in code if code[0] < i < start]):
+        if names[i][1] & need:
+            chosen.add(i)
+            need = (need - names[i][1]) | names[i][0]
+    return sorted(chosen)
+
+
+def open_and_run_cells(page, lab, notebook: str, indices: list[int]) -> None:
+    """Open ``notebook``, wait for an idle kernel, run the cells at ``indices`` in order,
+    wait until they have run; fail with the error of any cell that raised."""
+    workspace = notebook.removesuffix(".ipynb")
+    page.goto(f"{lab['url']}/lab/workspaces/{workspace}/tree/{notebook}?reset&token={lab['token']}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook")
+    page.locator("#jp-main-statusbar", has_text=re.compile(r"\|\s*Idle")).wait_for(timeout=120_000)
+    page.wait_for_function(f"({KERNEL_STATUS_JS})() === 'idle'", timeout=120_000)
+    page.evaluate("""async (indices) => {
+      const app = window.jupyterapp, nb = app.shell.currentWidget.content;
+      for (const i of indices) {  // each queued in turn: the kernel runs them in this order
+        nb.deselectAll(); nb.activeCellIndex = i;
+        await app.commands.execute('notebook:run-cell');
+      }
+    }""", indices)
+    page.wait_for_function(
+        f"""(indices) => {{ const w = window.jupyterapp.shell.currentWidget.content.widgets;
+        const done = indices.every(i => w[i].model.executionCount !== null);
+        const failed = indices.some(i => w[i].model.outputs.toJSON().some(o => o.output_type === 'error'));
+        return (done || failed) && ({KERNEL_STATUS_JS})() === 'idle'; }}""",
+        arg=indices, timeout=RUN_TIMEOUT_MS, polling=500)
     errors = [e for cell in page.evaluate(CELLS_JS) for e in cell["errors"]]
     assert not errors, f"{notebook}: a cell raised in the browser: {errors}"
 
@@ -137,22 +201,42 @@ def panel_status(page) -> dict[str, int]:
     return {"step": int(step.group(1)), "n_critic": int(n_critic.group(1))}
 
 
-# chapter, and the panel's state after Run All in CI mode (the notebook drives it from Python first)
-# (03, 05, 06, 07: `panel.n_critic.value = 2; panel.run(20)`; 04: `panel.run(5)`, n_critic left at 1)
-PANELS = [("03_nonsaturating.ipynb", {"step": 20, "n_critic": 2}),
-          ("04_dcgan.ipynb", {"step": 5, "n_critic": 1}),
-          ("05_wgan_clip.ipynb", {"step": 20, "n_critic": 2}),
-          ("06_wgan_gp.ipynb", {"step": 20, "n_critic": 2}),
-          ("07_wgan_div.ipynb", {"step": 20, "n_critic": 2})]
+# chapter, whether the test runs all of it (False: the panel's slice, which is enough for
+# what the test looks at; nbval runs every chapter in full), and the panel's state after its cells ran in CI
+# mode (the notebook drives it from Python first: 03, 05, 06, 07 `panel.n_critic.value = 2;
+# panel.run(20)`; 04 `panel.run(5)`, n_critic left at 1)
+PANELS = [("03_nonsaturating.ipynb", False, {"step": 20, "n_critic": 2}),
+          ("04_dcgan.ipynb", False, {"step": 5, "n_critic": 1}),
+          ("05_wgan_clip.ipynb", False, {"step": 20, "n_critic": 2}),
+          ("06_wgan_gp.ipynb", False, {"step": 20, "n_critic": 2}),
+          ("07_wgan_div.ipynb", False, {"step": 20, "n_critic": 2})]
 
 
-@pytest.mark.parametrize("notebook, after_run_all", PANELS)
-def test_training_panel_trains_takes_a_slider_and_pauses(page, lab, screenshot, notebook, after_run_all):
+def test_panel_cells_are_the_set_up_the_panel_and_what_it_reads():
+    # chapter 05's panel reads only the set-up cell's imports; chapter 04's needs the digits
+    # (`train`) and the training cell's LR, BATCH and NOISE, and so what that cell reads
+    notebooks = Path(__file__).resolve().parents[2] / "notebooks"
+    for name, extra in (("05_wgan_clip.ipynb", set()), ("04_dcgan.ipynb", {"train =", "LR, BATCH"})):
+        cells = nbformat.read(notebooks / name, as_version=4).cells
+        chosen = panel_cells(notebooks / name)
+        code = [i for i, c in enumerate(cells) if c.cell_type == "code"]
+        assert chosen[0] == code[0] and any("TrainingPanel(" in cells[i].source for i in chosen)
+        between = [cells[i].source for i in chosen if code[0] < i and "panel" not in cells[i].source]
+        assert all(any(e in src for src in between) for e in extra), name
+        assert (between == []) == (extra == set()), name
+        assert len(chosen) < len(code)  # a slice, not the whole chapter
+
+
+@pytest.mark.parametrize("notebook, run_all, after_run", PANELS)
+def test_training_panel_trains_takes_a_slider_and_pauses(page, lab, screenshot, notebook, run_all, after_run):
     name = notebook.removesuffix(".ipynb")
-    open_and_run(page, lab, notebook)
+    if run_all:
+        open_and_run(page, lab, notebook)
+    else:
+        open_and_run_cells(page, lab, notebook, panel_cells(lab["dir"] / notebook))
     assert_widgets_rendered(page, minimum=3)  # n_critic, the variant's other knob(s), the learning rate
     start = panel_status(page)
-    assert start == after_run_all, "the panel does not show what the notebook's Python code did to it"
+    assert start == after_run, "the panel does not show what the notebook's Python code did to it"
     before = widget_image(page)
 
     n_critic = start["n_critic"] + 1
