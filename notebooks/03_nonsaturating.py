@@ -331,9 +331,11 @@ plt.show()
 #
 # Train a non-saturating GAN on the ring yourself. **Train** starts it, the
 # sliders act at the next step: try label smoothing $\varepsilon$ (one-sided) and
-# $k$ = `n_critic`; γ is greyed out because this variant has no penalty (it will
-# matter from chapter 06 on). The background shows $D(x)$: red where it says
-# "real", blue where it says "fake".
+# $k$ = `n_critic`; there is no γ slider because this variant has no penalty (it
+# will matter from chapter 06 on). The background shows $D(x)$: red where it says
+# "real", blue where it says "fake". On Colab, **Train** runs the number of steps
+# in its box and then stops, and the sliders act between clicks (Colab shows a
+# widget's updates only while a cell or a click is running).
 
 # %% tags=["nbval-ignore-output"]
 ring = ring8()
