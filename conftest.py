@@ -6,11 +6,11 @@ so that ``pytest`` alone checks the whole book quickly; the kernels inherit it.
 Run a chapter at full length with ``python -m gan_tutor.book execute``.
 
 On every core (pytest-xdist, ``-n auto --dist loadscope`` in pyproject.toml),
-the longest work first: a worker takes a *scope* at a time, and a scope is a
-notebook (its cells run in order, in one kernel), a test module, or one
-browser test (each opens a chapter in JupyterLab and runs it: the longest
-items, so they go to whichever worker is free, one by one, and start first;
-then the notebooks, then the unit tests).
+the longest work first. The unit of work is a notebook (its cells run in
+order, in one kernel), a unit-test module, or one browser test (each opens a
+chapter in JupyterLab and runs cells: the longest items, so each is a unit of
+its own, and they are handed out first; then the notebooks, then the unit
+tests). xdist keeps a unit or two queued on each worker beyond the one it runs.
 """
 
 import os

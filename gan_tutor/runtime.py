@@ -172,8 +172,12 @@ class DeviceGuard(TorchDispatchMode):
         self.expected = torch.device(expected)
         self.ops: set[str] = set()
 
+    def _on_expected(self, device: torch.device) -> bool:
+        # "cuda" (no index) means any CUDA device: tensors made there report cuda:0
+        return device.type == self.expected.type and self.expected.index in (None, device.index)
+
     def _allowed(self, t: torch.Tensor) -> bool:
-        return t.device == self.expected or (t.device.type == "cpu" and t.ndim == 0)
+        return self._on_expected(t.device) or (t.device.type == "cpu" and t.ndim == 0)
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}

@@ -223,6 +223,7 @@ class TrainingPanel(W.VBox):
     DRAW_RATIO = 0.15   # drawing time / training time to aim for (target: below 0.2)
     MAX_FRAME_S = 0.18  # a frame at least every 0.18 s (over 5 per second)
     MODES = ("background", "foreground")
+    MAX_STEPS_PER_CLICK = 100_000  # the box's own bound
 
     def __init__(self, trainer: Trainer, data: GaussianMixture2D | None = None, n_show: int | None = None,
                  mode: str | None = None, steps_per_click: int = 500):
@@ -231,8 +232,10 @@ class TrainingPanel(W.VBox):
         if mode not in self.MODES:
             raise ValueError(f"TrainingPanel: unknown mode {mode!r}; choose one of {self.MODES} "
                              f"(or None: foreground on Colab, background elsewhere)")
-        if isinstance(steps_per_click, bool) or not isinstance(steps_per_click, int) or steps_per_click < 1:
-            raise ValueError(f"TrainingPanel: steps_per_click must be a positive integer, got {steps_per_click!r}")
+        if isinstance(steps_per_click, bool) or not isinstance(steps_per_click, int) \
+                or not 1 <= steps_per_click <= self.MAX_STEPS_PER_CLICK:
+            raise ValueError(f"TrainingPanel: steps_per_click must be an integer from 1 to "
+                             f"{self.MAX_STEPS_PER_CLICK}, got {steps_per_click!r}")
         self.mode = mode
         self.trainer, self.data = trainer, data
         hp, knobs = trainer.hyper, trainer.variant.knobs
@@ -262,7 +265,7 @@ class TrainingPanel(W.VBox):
         self.train_button = W.Button(description="Train", button_style="success", icon="play")
         self.pause_button = W.Button(description="Pause", icon="pause", disabled=True)
         self.reset_button = W.Button(description="Reset", icon="undo")
-        self.steps_per_click = W.BoundedIntText(value=steps_per_click, min=1, max=100_000, step=100,
+        self.steps_per_click = W.BoundedIntText(value=steps_per_click, min=1, max=self.MAX_STEPS_PER_CLICK, step=100,
                                                 description="steps per click", style=style,
                                                 layout=W.Layout(width="220px"))
         self.status = W.HTML()
@@ -398,8 +401,11 @@ class TrainingPanel(W.VBox):
             self.train_button.disabled, self.pause_button.disabled = False, True
 
     def _adapt(self, train_s: float, draw_s: float, steps: int) -> None:
-        """Choose the next chunk: drawing ≈ DRAW_RATIO of training, frames ≤ MAX_FRAME_S apart."""
+        """Choose the next chunk: drawing ≈ DRAW_RATIO of training, frames ≤ MAX_FRAME_S apart
+        (when a frame takes longer than that to draw, the ratio alone: a slow device must not
+        end up redrawing after every step)."""
         per_step = train_s / steps
         want = draw_s / self.DRAW_RATIO                 # training time per frame for that ratio
-        want = min(want, self.MAX_FRAME_S - draw_s)     # but keep more than 5 frames per second
+        if draw_s < self.MAX_FRAME_S:                   # but keep more than 5 frames per second,
+            want = min(want, self.MAX_FRAME_S - draw_s)  # unless one drawing alone takes longer
         self._chunk = int(min(max(want / per_step, 1), 10_000))

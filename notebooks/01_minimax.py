@@ -51,14 +51,14 @@ REPO = "https://github.com/gan-tutor/gan_tutor"
 try:
     import gan_tutor
 except ImportError:
-    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"gan_tutor @ git+{REPO}"],
-                         capture_output=True, text=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
-    if pip.returncode != 0:
-        why = [line.strip() for line in pip.stderr.splitlines() if "fatal:" in line or "ERROR" in line]
+    _pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"gan_tutor @ git+{REPO}"],
+                          capture_output=True, text=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    if _pip.returncode != 0:
+        _why = [line.strip() for line in _pip.stderr.splitlines() if "fatal:" in line or "ERROR" in line]
         raise RuntimeError(
-            f"Could not install gan_tutor from {REPO} ({(why or ['pip failed'])[0]}). Check that "
+            f"Could not install gan_tutor from {REPO} ({(_why or ['pip failed'])[0]}). Check that "
             "this runtime reaches the internet and that the repository is public; or upload a "
-            "gan_tutor wheel and run `pip install gan_tutor-*.whl` in a cell.") from None
+            "gan_tutor wheel, run `%pip install gan_tutor-*.whl` in a cell, then run this cell again.") from None
     import gan_tutor
 
 import math

@@ -10,7 +10,9 @@ import importlib
 import math
 import pkgutil
 import re
+import threading
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import nbformat
@@ -89,29 +91,70 @@ def test_varying_cells_are_tagged_and_the_rest_are_compared(cid):
     assert len(compared) >= 3, "most of a chapter's claims must be compared by nbval"
 
 
-def test_the_install_cell_fails_with_one_readable_error_when_the_repository_is_unreachable(tmp_path):
-    """What a learner sees on Colab when the package cannot be installed (offline runtime,
-    private or missing repository): one RuntimeError naming the URL and what to do, with no
-    chained tracebacks; Run all stops there, so no NameError follows in later cells."""
-    unreachable = "https://127.0.0.1:9/nobody/gan_tutor"  # port 9 (discard): refused at once, offline too
+class _AsksForAPassword(BaseHTTPRequestHandler):
+    """A private repository, as git meets it over HTTP: every request wants credentials."""
+
+    def do_GET(self):
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="private"')
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def private_repository():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _AsksForAPassword)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/someone/gan_tutor"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _run_install_cell(url: str, tmp_path) -> tuple[dict, list]:
+    """Run the install lines with ``url`` as REPO in a real kernel where gan_tutor cannot be
+    imported; returns the error output and the outputs of a cell after it."""
     block = install_block(BOOK)
     assert block.count(f'REPO = "https://github.com/{BOOK.repository}"') == 1
-    block = block.replace(f"https://github.com/{BOOK.repository}", unreachable)
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("import sys\nsys.modules['gan_tutor'] = None  # as if not installed"),
-        nbformat.v4.new_code_cell(block),
+        nbformat.v4.new_code_cell(block.replace(f"https://github.com/{BOOK.repository}", url)),
         nbformat.v4.new_code_cell("print('a later cell ran')")])
     with pytest.raises(CellExecutionError):
         NotebookClient(nb, kernel_name="python3", timeout=120,
                        resources={"metadata": {"path": str(tmp_path)}}).execute()
     [error] = [o for o in nb.cells[1].outputs if o.output_type == "error"]
+    return error, nb.cells[2].outputs
+
+
+def _assert_one_readable_error(error, url: str, reason: str) -> None:
     assert error.ename == "RuntimeError"
-    assert unreachable in error.evalue and "internet" in error.evalue and "public" in error.evalue
-    assert "wheel" in error.evalue
-    assert "127.0.0.1" in error.evalue.split("(", 1)[1]  # git's own reason is quoted
+    assert url in error.evalue and "internet" in error.evalue and "public" in error.evalue
+    assert "%pip install" in error.evalue and "wheel" in error.evalue
+    assert reason in error.evalue.split("(", 1)[1]  # git's own reason is quoted
     traceback = "\n".join(error.traceback)
     assert "During handling" not in traceback and "CalledProcessError" not in traceback
-    assert nb.cells[2].outputs == []  # execution stopped at the failing cell
+
+
+def test_the_install_cell_fails_with_one_readable_error_when_the_repository_is_unreachable(tmp_path):
+    """What a learner sees on Colab when the runtime is offline: one RuntimeError naming the
+    URL, git's reason and what to do, with no chained tracebacks; Run All stops there, so no
+    NameError follows in later cells."""
+    unreachable = "https://127.0.0.1:9/nobody/gan_tutor"  # port 9 (discard): refused at once, offline too
+    error, later = _run_install_cell(unreachable, tmp_path)
+    _assert_one_readable_error(error, unreachable, "127.0.0.1")
+    assert later == []  # execution stopped at the failing cell
+
+
+def test_the_install_cell_does_not_wait_for_a_password_on_a_private_repository(tmp_path, private_repository):
+    """A private (or misspelt) repository: git is told not to prompt (GIT_TERMINAL_PROMPT=0), so
+    the cell fails at once with git's reason instead of pip's 'could not read Username' buried
+    in two tracebacks."""
+    error, _ = _run_install_cell(private_repository, tmp_path)
+    _assert_one_readable_error(error, private_repository, "fatal:")
 
 
 def _prose_words(chapter) -> int:

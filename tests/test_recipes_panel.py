@@ -191,6 +191,16 @@ def test_panel_run_trains_in_chunks_and_redraws_after_each():
     assert frames[0] == 10 and frames[-1] == 25 and frames == sorted(frames) and len(frames) >= 2
 
 
+@pytest.mark.parametrize("train_s, draw_s, expected", [
+    (0.1, 0.009, 6),     # 10 steps in 0.1 s: 0.009 s of drawing / 0.15 = 0.06 s of training = 6 steps
+    (0.1, 0.06, 12),     # 0.06 / 0.15 = 0.4 s wanted, capped at 0.18 − 0.06 = 0.12 s = 12 steps
+    (0.1, 0.3, 200)])    # a frame alone takes 0.3 s: keep the ratio, 0.3 / 0.15 = 2 s = 200 steps
+def test_panel_chunk_keeps_drawing_near_15_percent_and_frames_frequent(train_s, draw_s, expected):
+    panel = make_panel()
+    panel._adapt(train_s, draw_s, 10)
+    assert panel._chunk == expected
+
+
 def test_panel_chooses_the_foreground_mode_under_colab(monkeypatch):
     assert make_panel().mode == "background"
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
@@ -202,8 +212,9 @@ def test_panel_chooses_the_foreground_mode_under_colab(monkeypatch):
 
 
 @pytest.mark.parametrize("kw, message", [(dict(mode="colab"), "unknown mode 'colab'.*'background', 'foreground'"),
-                                         (dict(steps_per_click=0), "steps_per_click must be a positive integer"),
-                                         (dict(steps_per_click=True), "steps_per_click must be a positive integer")])
+                                         (dict(steps_per_click=0), "steps_per_click must be an integer from 1 to 100000"),
+                                         (dict(steps_per_click=100_001), "steps_per_click must be an integer from 1"),
+                                         (dict(steps_per_click=True), "steps_per_click must be an integer from 1")])
 def test_panel_rejects_bad_modes_and_step_counts(kw, message):
     with pytest.raises(ValueError, match=message):
         make_panel(**kw)

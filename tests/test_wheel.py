@@ -77,9 +77,14 @@ def wheel_env(tmp_path_factory) -> dict[str, Path]:
     return {"base": base, "site": site, "wheel": wheels[0]}
 
 
+def _pythonpath(site: Path) -> str:
+    """The wheel's folder first on the import path, before whatever PYTHONPATH already holds."""
+    return os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
 def _env_with(site: Path) -> dict[str, str]:
     """This interpreter's environment with the wheel's folder first on the import path."""
-    return {**os.environ, "PYTHONPATH": str(site)}
+    return {**os.environ, "PYTHONPATH": _pythonpath(site)}
 
 
 def test_python_imports_the_wheel_not_the_checkout(wheel_env, tmp_path):
@@ -158,7 +163,7 @@ def _kernelspec(site: Path, home: Path) -> Path:
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "env": {"PYTHONPATH": str(site)},
+        "env": {"PYTHONPATH": _pythonpath(site)},
         "display_name": "gan_tutor from a wheel", "language": "python"}))
     return home
 

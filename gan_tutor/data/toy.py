@@ -122,9 +122,18 @@ class GaussianMixture2D:
             raise ValueError(f"std must be positive, got {std!r}")
         self.std = float(std)
         self.name = name
+        self._copies: dict[str, torch.Tensor] = {}  # the centres on each device sampled on
 
     def __repr__(self) -> str:
         return f"GaussianMixture2D({self.name}: {len(self.centres)} modes, std {self.std})"
+
+    def _centres_on(self, device) -> torch.Tensor:
+        """The centres on ``device``, copied there once: a copy at every sample would make a
+        GPU wait for the host at every training step."""
+        key = str(device)
+        if key not in self._copies:
+            self._copies[key] = self.centres.to(device)
+        return self._copies[key]
 
     def sample(self, n: int, generator: Rng = None, device="cpu") -> torch.Tensor:
         """n samples as an (n, 2) float32 tensor on ``device``."""
@@ -132,7 +141,7 @@ class GaussianMixture2D:
         g, on = _rng(generator, device)
         k = torch.randint(len(self.centres), (n,), generator=g, device=on)  # uniform mode
         eps = torch.randn(n, 2, generator=g, device=on)
-        return (self.centres.to(on)[k] + self.std * eps).to(device)  # μ_k + σ ε
+        return (self._centres_on(on)[k] + self.std * eps).to(device)  # μ_k + σ ε
 
 
 def ring8(radius: float = 1.0, std: float = 0.01) -> GaussianMixture2D:
