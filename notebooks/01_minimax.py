@@ -280,3 +280,34 @@ check_close("V(D*, G) at p_G = p_data", explorer.values["V(D*, G)"], -math.log(4
 # The next chapter asks what happens when the two distributions do not overlap
 # at all, which, for images, is the usual case. JS will turn out to be the wrong
 # ruler.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Derive $D^*$ yourself.** For fixed $a, b > 0$, find the $y \in (0, 1)$
+#    that maximises $a \log y + b \log(1 - y)$, and use it pointwise in $x$ to
+#    get $D^*(x) = p_\text{data}(x) / (p_\text{data}(x) + p_G(x))$.
+# 2. **Bounds.** Using $V(D^*, G) = -\log 4 + 2\,\mathrm{JS}(p_\text{data}, p_G)$
+#    and $0 \le \mathrm{JS} \le \log 2$, give the range of $V(D^*, G)$ and say
+#    when each end is reached.
+# 3. **Explore.** In the explorer, move the generator's mean away from the
+#    data. Predict, before you look, the values JS and $V(D^*, G)$ approach as
+#    the mean moves further, and check how close the slider's end gets.
+# 4. **Where one density is zero.** What is $D^*(x)$ where $p_G(x) = 0$ but
+#    $p_\text{data}(x) > 0$, and the other way round? What does that tell the
+#    generator about points it never produces?
+#
+# ### Solutions
+#
+# 1. The derivative $a/y - b/(1-y)$ vanishes at $y = a/(a+b)$, and the function
+#    is concave, so that is the maximum; with $a = p_\text{data}(x)$,
+#    $b = p_G(x)$ it is $D^*(x)$.
+# 2. $-\log 4 \le V(D^*, G) \le 0$: the minimum when $p_G = p_\text{data}$
+#    (JS = 0, $D^* = 1/2$ everywhere), the maximum when the two do not overlap
+#    (JS = $\log 2$).
+# 3. JS tends to $\log 2 \approx 0.693$ and $V(D^*, G)$ to
+#    $-\log 4 + 2\log 2 = 0$ as the overlap of the two densities vanishes;
+#    a small σ gets there sooner.
+# 4. $D^* = 1$ where only the data lives and $D^* = 0$ where only the generator
+#    does. The value function reads $D^*$ only where one of the densities is
+#    positive, so a region the generator never visits gives it no signal at all.

@@ -302,3 +302,30 @@ check_close("W1 at θ = 0.5, σ = 0.3 (= |θ|)", explorer.values["W1(P₀, P_θ)
 # - Instance noise makes the supports overlap and JS informative, at the price of
 #   optimising a blurred objective.
 # - $W_1$ is continuous on disjoint supports. Keep it in mind for chapter 05.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **The four divergences by hand.** For $P_0$ and $P_\theta$ (uniform on
+#    parallel segments a distance $|\theta|$ apart), write down
+#    $\mathrm{KL}(P_0\Vert P_\theta)$, $\mathrm{JS}$, $\mathrm{TV}$ and $W_1$ for $\theta = 0$
+#    and $\theta \ne 0$. Which of them could guide a generator towards $\theta = 0$?
+# 2. **Why the saturating loss starves.** With $D = \sigma(l)$, differentiate
+#    $\log(1 - \sigma(l))$ and $-\log \sigma(l)$ with respect to the logit $l$.
+#    What happens to each as $D(G(z)) \to 0$?
+# 3. **Explore instance noise.** In the explorer, set σ = 0.1 and move θ from 2
+#    to 0. Predict the shape of the JS curve against the σ = 0 one, and what
+#    happens to it as σ grows.
+#
+# ### Solutions
+#
+# 1. At $\theta = 0$ all four are 0. For $\theta \ne 0$: KL $= \infty$,
+#    JS $= \log 2$, TV $= 1$, whatever $|\theta|$ is, while $W_1 = |\theta|$. Only
+#    $W_1$ changes with θ, so only it has a gradient to follow.
+# 2. $\frac{d}{dl}\log(1-\sigma(l)) = -\sigma(l) \to 0$ as $D = \sigma(l) \to 0$:
+#    a confident discriminator leaves the saturating generator no gradient.
+#    $\frac{d}{dl}\bigl(-\log\sigma(l)\bigr) = -(1 - \sigma(l)) \to -1$: the
+#    non-saturating loss keeps a full-size gradient exactly there.
+# 3. The noise makes the two distributions overlap, so JS rises smoothly from 0
+#    instead of jumping to $\log 2$ at any θ ≠ 0. The larger σ, the wider and
+#    flatter the rise, and the smaller its slope at any given θ.

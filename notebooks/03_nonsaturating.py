@@ -277,11 +277,8 @@ check_less("mean |D − 0.9·D*| × 3, against mean |D − D*|", 3 * (trained - 
 #
 # Both variants use the same recipe (`recipes.toy2d_trainer`: MLPs of three
 # hidden layers of 128 units, Adam, batch 256, learning rate $10^{-3}$ decaying
-# linearly); only the generator loss differs. With one discriminator step per
-# generator step the gap is smaller: in BENCHMARKS.md's benchmark (k = 1, a larger
-# recipe, five seeds) the saturating loss does as well on the grid and loses
-# ring modes in some seeds only. The theory of chapter 02 is about a
-# discriminator that *is* ahead, so give it $k = 5$ steps per generator step
+# linearly); only the generator loss differs. The theory of chapter 02 is about
+# a discriminator that *is* ahead, so give it $k = 5$ steps per generator step
 # and watch the saturating generator starve.
 
 # %% tags=["nbval-ignore-output"]
@@ -323,9 +320,7 @@ plt.show()
 # trained five times as much, rejects its samples confidently and the loss gives
 # almost nothing to follow (chapter 02), while the non-saturating generator finds
 # all eight modes. On the grid the gap is smaller. How many modes, and how
-# precisely, depends on the run: rerun with another seed, or change `K` to 1 and
-# see the gap close. (BENCHMARKS.md's table from `benchmarks/toy2d.py` averages
-# five seeds, at k = 1 with a larger recipe.)
+# precisely, depends on the run (exercise 3 below changes `K`).
 #
 # ## 6 · The live training panel
 #
@@ -368,3 +363,39 @@ check_close("steps trained", panel.trainer.iteration, 20, tol=0)
 #
 # Next: better architectures (DCGAN, chapter 04), then a better ruler (WGAN,
 # chapters 05–07).
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Smoothed optimal discriminators.** With real labels $\alpha$ and fake labels
+#    $\beta$, the discriminator maximises
+#    $\mathbb E_{p}[\alpha\log D + (1-\alpha)\log(1-D)] + \mathbb E_{q}[\beta\log D + (1-\beta)\log(1-D)]$.
+#    Show that $D^* = (\alpha p + \beta q)/(p + q)$, and explain why β > 0 is
+#    harmful where $p = 0$.
+# 2. **The minimised divergence.** The non-saturating generator follows
+#    $\mathrm{KL}(p_G\Vert p_\text{data}) - 2\,\mathrm{JS}$. Which of the two terms
+#    punishes a generator that drops a mode, and which one punishes samples
+#    between modes?
+# 3. **A discriminator that is not ahead.** In section 5, set `K = 1` and rerun
+#    that cell (comment out its last check first: it asserts the gap at
+#    $k = 5$). Predict how the gap in ring modes between the two losses changes,
+#    and why, using exercise 2 of chapter 02.
+# 4. **Panel.** Set `n_critic` to 5 and press Train, then try label smoothing
+#    ε = 0.3. Predict the effect of ε on the background colour far from the data.
+#
+# ### Solutions
+#
+# 1. Pointwise, the objective is $(\alpha p + \beta q)\log D + ((1-\alpha)p + (1-\beta)q)\log(1-D)$,
+#    which exercise 1 of chapter 01 maximises at the stated $D^*$. Where $p = 0$,
+#    $D^* = \beta$: a fake sample far from the data still gets $D = \beta > 0$, so
+#    the generator is never pushed out of such regions. One-sided smoothing
+#    ($\beta = 0$) keeps $D^* = 0$ there.
+# 2. Reverse KL weighs $\log(p_G/p_\text{data})$ by $p_G$: samples where
+#    $p_\text{data}$ is tiny (between modes) cost a lot, a missing mode costs
+#    nothing. Neither term penalises dropping a mode strongly, which is why the
+#    loss drops modes.
+# 3. The gap should shrink: with one discriminator step per generator step, $D$
+#    rarely becomes confident enough for $\log(1 - D)$ to saturate, so the
+#    saturating generator keeps a usable gradient.
+# 4. One-sided smoothing caps $D$ at $1 - \varepsilon$ on the data; far from it
+#    both losses still push $D$ to 0, so the background there stays "fake".

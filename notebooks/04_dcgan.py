@@ -285,10 +285,9 @@ ax2.legend()
 plt.show()
 
 # %% [markdown]
-# At full length the FD falls to within about twice the floor
-# (`benchmarks/images.py` in BENCHMARKS.md has the numbers over several seeds); the
-# classifier score stays below the real digits': some samples are still
-# ambiguous between two classes.
+# At full length the FD falls to within about twice the floor; the classifier
+# score stays below the real digits': some samples are still ambiguous between
+# two classes.
 #
 # ## 6 · The live panel, on images
 #
@@ -447,10 +446,9 @@ check_close("penalty (3 - 2)²", history_avg.penalty().item(), 1.0, tol=1e-12)
 
 # %% [markdown]
 # **Feature matching and minibatch discrimination in training.** Three short
-# runs with the same data, seed and budget, scored the same way. A comparison
-# at this length says more about speed than about the end point; for the end
-# point, `benchmarks/images.py` trains each variant at full length over several
-# seeds. Salimans et al. found that feature matching trains stably and helps
+# runs with the same data, starting point and budget, scored the same way. A
+# comparison at this length says more about speed than about the end point.
+# Salimans et al. found that feature matching trains stably and helps
 # semi-supervised classification but gives less convincing samples than
 # minibatch discrimination; watch whether the FD agrees.
 
@@ -499,3 +497,37 @@ plt.show()
 #
 # Next: the Wasserstein GAN, which replaces the JS divergence behind all of this
 # with a distance that still says something when the supports do not overlap.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Batch norm undoes a rescaling.** Show that batch-normalising
+#    $a\,h + b$ (for scalars $a > 0$, $b$, the same for the whole batch) gives
+#    the same output as batch-normalising $h$. What does that say about a bias
+#    in the layer before a batch norm?
+# 2. **The floor is not a limit.** The FD floor is what *fresh* real images
+#    score against the training split. What would a generator that outputs
+#    copies of training images score, and how would you notice it from the
+#    ratio FD / floor?
+# 3. **Latent arithmetic.** In the z-arithmetic cell, replace the pair of
+#    digits with two others and predict how the share classified as the target
+#    digit changes along the path.
+# 4. **Panel.** Raise the learning rate tenfold and press Train. What do you
+#    expect to see in the grid of samples, and why does batch norm not prevent
+#    it?
+#
+# ### Solutions
+#
+# 1. The batch mean of $ah + b$ is $a\mu + b$ and its standard deviation $a s$, so
+#    the normalised value is $(ah + b - a\mu - b)/(as) = (h - \mu)/s$. A bias
+#    before batch norm is removed by the mean subtraction: it is wasted
+#    (batch norm's own shift β replaces it).
+# 2. Copies of training images have FD close to 0 against the training split,
+#    below the floor: FD / floor < 1 signals memorisation, not a perfect
+#    generator.
+# 3. The share should rise from near 0 towards the share at the target's class
+#    mean, as in the printed run; how steeply depends on how separated the two
+#    classes' mean codes are.
+# 4. The samples degrade or oscillate between looks (the updates overshoot).
+#    Batch norm fixes the scale of activations, not the size of the weight
+#    updates, so it cannot stop a too-large step.

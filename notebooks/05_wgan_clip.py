@@ -409,7 +409,7 @@ plt.show()
 # generated points (a fixed $z$) and 512 fixed real ones, next to the critic's
 # $\hat W$ on the same points (`diagnostics.W1Tracker`). A non-saturating GAN
 # with its own recipe (`TOY2D["gan"]`: a ReLU generator of 3 × 96 units, batch
-# 32, the set-up of BENCHMARKS.md's benchmark) runs alongside for contrast.
+# 32) runs alongside for contrast.
 
 # %% tags=["nbval-ignore-output"]
 FULL = 3000
@@ -513,7 +513,7 @@ plt.show()
 # the samples they produced and not by the estimate, found settings that train
 # much better: $c = 0.1$, a learning rate of $3\cdot10^{-4}$ and
 # $n_\text{critic} = 2$, everything else as in the recipe. Train that WGAN from
-# the same seed and record it the same way, together with the fraction of
+# the same starting point and record it the same way, together with the fraction of
 # high-quality samples (within 3 std of a mode, `ModeTracker`).
 
 # %% tags=["nbval-ignore-output"]
@@ -841,3 +841,30 @@ plt.show()
 #
 # Next: WGAN-GP (chapter 06) replaces the clipping by a penalty on the
 # critic's gradient norm, the constraint we actually wanted.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **W₁ by hand.** Compute $W_1$ between $\delta_0$ and $\delta_\theta$ on the
+#    line, and between the uniform distributions on $[0, 1]$ and $[\theta, 1 + \theta]$.
+#    Check the second with $W_1 = \int |F - G|\,dx$ (the 1-D formula).
+# 2. **What clipping bounds.** A ReLU network with weight matrices $W_1, \dots, W_L$
+#    is Lipschitz with constant at most $\prod_l \lVert W_l\rVert_2$. If every
+#    weight lies in $[-c, c]$ and the layers have $n$ units, bound
+#    $\lVert W_l\rVert_2$ and so the network's constant. Why is a critic with
+#    clipped weights "at most $K$-Lipschitz for some $K$" rather than 1-Lipschitz?
+# 3. **Explore c.** In the panel, move the clip slider from 0.01 to 0.1 and
+#    train. Predict which of the two makes the critic's field follow the modes
+#    more closely, using section 6's account of simple critics.
+#
+# ### Solutions
+#
+# 1. $|\theta|$ in both cases: move all the mass by $|\theta|$. For the uniforms
+#    (θ > 0), $F(x) - G(x) \ge 0$ for every $x$, so $\int |F - G|\,dx = \int (F - G)\,dx$,
+#    the difference of the two means: θ.
+# 2. $\lVert W_l\rVert_2 \le \lVert W_l\rVert_F \le n c$, so the constant is at
+#    most $(nc)^L$: finite, but set by $c$, the width and the depth, not 1. The
+#    WGAN estimate is then $K \cdot W_1$ for an unknown $K$.
+# 3. $c = 0.1$: with $c = 0.01$ the weights pile up at $\pm c$ and the critic is
+#    close to a simple, nearly linear function, which can only roughly follow
+#    the modes.

@@ -571,7 +571,7 @@ plt.show()
 # departs from Algorithm 1 where a small budget needs it: **one** critic step
 # per generator step, learning rate $2\cdot10^{-3}$ for both networks (falling
 # linearly to 1 %), batches of 32 for a ReLU generator of 3 × 96 units (the
-# toy networks of the GANs in BENCHMARKS.md's benchmark; the critic is the MLP of
+# toy networks of the GANs; the critic is the MLP of
 # sections 2–5), and **γ = 0.1**, the value in the authors' own toy script
 # (`gan_toy.py` in their repository, with the comment that a smaller λ "makes
 # things faster for toy tasks, but isn't necessary if you increase CRITIC_ITERS
@@ -671,10 +671,8 @@ plt.show()
 #
 # In these two runs the average and the last generator score alike (95.7 and
 # 95.4 % on the ring, 92.6 and 92.7 % on the grid). That is what to expect of
-# runs that end well: the average earns its place across many seeds, where it
-# lifts the runs that happen to stop mid-swing. In BENCHMARKS.md's runs on the
-# ring (five seeds, per-seed scores), the last generators ranged from 92.5 to
-# 97.7 % and their averages from 95.5 to 97.4 %.
+# runs that end well: the average earns its place on runs that happen to stop
+# mid-swing, which exercise 4 below looks for.
 #
 # The critics tell the same story. The clipped one (middle column) is a gentle
 # landscape with gradient norms of about $10^{-4}$ whose hills follow the modes
@@ -683,13 +681,8 @@ plt.show()
 # are at or above 1: with γ = 0.1 the constraint is loose, as the closed form of
 # section 3 predicts. WGAN-GP's samples still show thin bridges between
 # neighbouring modes, where the continuous generator must pass from one mode to
-# the next; on the grid only a few samples are left on them. (With the ring's
-# recipe, batches of 32 at $2\cdot10^{-3}$, the grid run reached 36 % in these
-# 8,000 steps, whole columns of modes strung together by bridges: the noisier
-# steps keep more samples in between.) These are single runs with one seed
-# each; `benchmarks/toy2d.py` repeats them over five seeds and about a minute
-# each (BENCHMARKS.md, scored on the averaged generator: on the ring 8/8 modes and 97 %
-# high quality, on the grid 25/25 and 95 %, 93 % on five other seeds).
+# the next; on the grid only a few samples are left on them. These are single
+# runs; how the recipes do across many runs is recorded in `BENCHMARKS.md`.
 #
 # ## 7 · The live panel
 #
@@ -721,10 +714,8 @@ check_close("steps trained", panel.trainer.iteration, 20, tol=0)
 # replaced by layer norm (`d_norm="layer"`; the generator keeps its batch norm,
 # since the penalty differentiates only the critic), the paper's λ = 10 and
 # Adam(0, 0.9). Its five critic steps per generator step, each with a double
-# backward pass through the convolutions, are too slow for this budget: in a
-# trial run on this machine, 400 generator steps of the paper's settings
-# (n_critic 5, rate $10^{-4}$, batch 64) took more than a minute and still left
-# noise-like samples (FD 238; that run is not part of this notebook). So, as on the toy data: one critic step per
+# backward pass through the convolutions, make five times the critic work per
+# generator step, too much for this budget. So, as on the toy data: one critic step per
 # generator step, a higher rate, $4\cdot10^{-4}$, falling linearly, and batches of
 # 32. Unlike chapter 04's DCGAN it needs no instance noise. Scored as in chapter
 # 04: Fréchet distance and classifier score on as many images as the held-out
@@ -797,3 +788,35 @@ plt.show()
 #   training and evens out where a run happens to stop.
 #
 # Next: WGAN-div, which drops the Lipschitz constraint altogether.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Gradient and Lipschitz.** Prove with the mean value theorem that a
+#    differentiable $f$ with $\lVert\nabla f\rVert \le 1$ everywhere is
+#    1-Lipschitz, and conversely.
+# 2. **A linear critic under the penalty.** For $f(x) = w^\top x$ and mean
+#    difference $\Delta = \mathbb E_r x - \mathbb E_g x$, minimise
+#    $-w^\top\Delta + \gamma(\lVert w\rVert - 1)^2$. Show that
+#    $\lVert w^*\rVert = 1 + \lVert\Delta\rVert/(2\gamma)$ and evaluate it for γ = 0.1
+#    and $\lVert\Delta\rVert = 1$ (section 3 did this for a 1-D critic). What
+#    does that say about the toy recipe's critic?
+# 3. **One-sided or two-sided.** Which regions of input space does the
+#    two-sided penalty $(\lVert\nabla f\rVert - 1)^2$ constrain that the one-sided
+#    $\max(0, \lVert\nabla f\rVert - 1)^2$ does not?
+# 4. **The average's memory.** With a fixed decay β = 0.999 and no warm-up, what
+#    weight does the moving average give the initial weights after 2,000 updates?
+#
+# ### Solutions
+#
+# 1. $f(y) - f(x) = \nabla f(\xi)^\top (y - x)$ for some ξ on the segment, so
+#    $|f(y) - f(x)| \le \lVert y - x\rVert$. Conversely, a directional derivative
+#    is a limit of difference quotients, each at most 1 in size.
+# 2. Along $\Delta$ with $r = \lVert w\rVert$: $-r\lVert\Delta\rVert + \gamma(r - 1)^2$,
+#    minimised at $r = 1 + \lVert\Delta\rVert/(2\gamma) = 6$: the estimate
+#    overstates $W_1$ sixfold, but its gradient still points the right way,
+#    which is all the generator uses.
+# 3. Where $\lVert\nabla f\rVert < 1$: the two-sided penalty pushes those norms
+#    up to 1, the one-sided one leaves them alone.
+# 4. $0.999^{2000} \approx 0.135$: 13.5 % of the average is still the untrained
+#    start, which is why the book's average warms up.

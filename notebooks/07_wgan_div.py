@@ -379,8 +379,8 @@ plt.show()
 # ## 5 · WGAN-GP and WGAN-div on the same data and budget
 #
 # Both variants with the book's toy recipes (`recipes.toy2d_trainer` with the
-# settings of `recipes.toy2d_recipe`, shared with BENCHMARKS.md's benchmark), on the
-# ring of 8 and the grid of 25 Gaussians, with the same seed and the same number
+# settings of `recipes.toy2d_recipe`), on the
+# ring of 8 and the grid of 25 Gaussians, with the same starting point and the same number
 # of generator steps on each data set. On the ring that is one critic step per
 # generator step, Adam at $2\cdot10^{-3}$ decaying linearly, batches of 32 and a
 # ReLU generator of 3 × 96 units; WGAN-GP with γ = 0.1 as in chapter 06, WGAN-div
@@ -391,11 +391,8 @@ plt.show()
 # which hold only a few samples of each batch; a larger batch may give both
 # networks a less noisy view of them. WGAN-GP's step costs more per sample (a
 # pass and a double backward at its interpolates besides the loss's pass), and
-# it keeps 128 to stay within BENCHMARKS.md's budget of about a minute per run. In
-# BENCHMARKS.md's runs (benchmark and trial script) WGAN-div with 256 scored 95.7 %
-# high quality on seeds 0–4, against 94.2 % with its earlier grid recipe (128, with 256 fakes for the
-# generator step only), and 95.0 against 93.5 % on seeds 5–9: one to two of
-# the seeds' standard deviations, a tendency more than a law. A third grid run
+# it keeps 128 to stay within a budget of about a minute per run (the batch
+# sizes were chosen by a search, recorded in `BENCHMARKS.md`). A third grid run
 # gives WGAN-div its paper's β back. We score the
 # generators as in chapter 03
 # (modes captured, high-quality samples, reverse KL over the modes), each on
@@ -517,48 +514,32 @@ plt.show()
 # WGAN-div's picture. Their critics differ as on the ring: WGAN-GP's gap (0.044)
 # is well below $W_1$, and WGAN-div's has fallen to 0.008. The batches make
 # this a comparison of recipes more than of penalties: WGAN-div's step costs
-# more here (below), and in BENCHMARKS.md's benchmark, at about a minute per run
-# for each, WGAN-div scores 95.7 % and WGAN-GP 95.4 % over seeds 0–4, and 95.0
-# and 93.1 % over seeds 5–9.
+# more here (below).
 #
 # In these runs the averaged generators (chapter 06, §6) score within about a
 # point of the last ones for the four runs with $\beta_1 = 0$, a little lower
 # in two of them, and 2.6 points lower for the paper's β (the line under the
-# table). Single runs show no gain from the average; what it did in the
-# BENCHMARKS.md's benchmark shows across seeds, where it lifted the runs that stopped
-# mid-swing.
+# table). A single run shows no gain from the average; it helps the runs that
+# stop mid-swing.
 #
 # The third run is WGAN-div with its paper's Adam, $\beta = (0.5, 0.999)$, and
 # nothing else changed. It touches all 25 modes, but only 21 % of its samples
 # are near one: many lie along the grid's outer square and scattered over its
 # inside, unevenly spread over the modes (reverse KL 0.45), and $W_1$ stays at
 # 0.60. Its critic's gap wanders between about 0.001 and 0.2,
-# far below $W_1$. Of the paper's two numbers, the momentum
-# $\beta_1 = 0.5$ does most of the harm: in BENCHMARKS.md's two-seed trials (before
-# the generator batch of 256), $\beta_1 = 0.5$ with $\beta_2 = 0.9$ finds 16–40 %,
-# $\beta_1 = 0$ with $\beta_2 = 0.999$ 86–91 %, and $\beta = (0, 0.9)$ 93–94 %. On
-# the ring the paper's β does less harm, but its runs keep swinging until the
-# learning rate has decayed (one run's share went 93 → 48 → 92 % over its last
-# 6,000 steps), so where a run stops decides its score: over ten seeds it averaged
-# 89 %, with four runs below 85 %, against 94 % and none below 88 % with
-# $\beta = (0, 0.9)$ (last generators). With the critic's earlier three-pass step, which differs only in
-# rounding, the paper's β also averaged 94 %, with one run at 81 % (BENCHMARKS.md): the
-# mean is a lottery, the swings are not. One way to see why: in a two-player game, a step
+# far below $W_1$. Of the paper's two numbers it is the momentum $\beta_1 = 0.5$
+# that does the harm (exercise 3 below separates the two). One way to see why:
+# in a two-player game, a step
 # that keeps going in the direction of the last few gradients answers an
 # opponent who has since moved. Gidel et al. (2019), "Negative Momentum for
 # Improved Game Dynamics", show how momentum makes such updates oscillate.
-# WGAN-GP's paper uses $\beta_1 = 0$; this book's first WGAN-div recipe for the
-# grid kept the paper's $\beta$, and with it needed two critic steps per
-# generator step to reach 57 %. (BENCHMARKS.md's benchmark, under a minute per run,
-# averaged generators: WGAN-div in 9,500 steps of batch 256, 25/25 modes at 96 %
-# over five seeds and 95 % on five others; WGAN-GP in 13,000 of batch 128, 95 %
-# and 93 %.)
+# WGAN-GP's paper uses $\beta_1 = 0$. (How the recipes do across many runs is
+# recorded in `BENCHMARKS.md`.)
 #
 # **Time.** Measured in alternation (the last column, and the ratios printed
-# above it; the milliseconds move by 10–15 % between runs of this notebook,
-# their ratios less): on the ring WGAN-div takes about 10 % less time per step
-# than WGAN-GP (0.82–0.92 of it in runs of this notebook), and on the grid,
-# with its batches of 256, about 1.5 times as long. The div penalty
+# above it; the milliseconds move between runs, their ratios less): on the ring
+# WGAN-div takes less time per step than WGAN-GP, and on the grid, with its
+# batches of 256, longer. The div penalty
 # differentiates the critic at the real and the fake batch pooled, twice as many
 # points as WGAN-GP's one interpolate per pair. But those points are the loss's
 # own, so the trainer takes the scores and their gradient from one pass of the
@@ -567,18 +548,17 @@ plt.show()
 # passes win. On the grid more of the step is arithmetic, and WGAN-div's
 # batches are twice WGAN-GP's: its double backward runs over 512 points against
 # WGAN-GP's 128, and its generator step handles 256 fakes against 128. That is
-# why the benchmark gives it 9,500 steps against WGAN-GP's 13,000 for about
-# the same minute. Adam's β changes nothing in the cost: the third run's step
+# why its grid recipe takes fewer steps than WGAN-GP's for about the same
+# minute. Adam's β changes nothing in the cost: the third run's step
 # takes as long as the second's.
 #
 # So with the book's recipes WGAN-div is about as good as WGAN-GP on both
 # mixtures by modes, high-quality samples and $W_1$, at about the same cost per
-# run in BENCHMARKS.md's benchmark (on the grid, fewer and larger steps). What it offers in
+# run (on the grid, fewer and larger steps). What it offers in
 # exchange is a cleaner objective: a divergence whose optimum exists without
 # clipping, and no target norm imposed on the critic. And the optimiser's
 # momentum turned out to be part of its recipe: β1 = 0 did far better than its
-# paper's 0.5 on the grid (and on the digits, section 7; GAN-QP too, in trial
-# runs, section 8), and on the ring its runs swung less.
+# paper's 0.5 on the grid.
 #
 # ## 6 · The live panel
 #
@@ -651,20 +631,11 @@ plt.show()
 # After 2,400 steps WGAN-div reaches an FD of 9.1, 2.6 times the floor, with a
 # classifier score of 7.2 (held-out real digits: 9.3): digit-like strokes, some
 # clear digits (0, 3, 5, 6, 9) among many unclear ones, and an FD still falling
-# when the run stops. That is behind both earlier chapters. Chapter 04's DCGAN
-# reached FD 5.95 after 10,000 steps, and chapter 06's WGAN-GP, also with one
-# critic step per generator step, 6.8 after 3,000 steps in about the same time
-# as this run. Adam's β matters here as it did on the toy data. In trial runs on this
-# machine with the paper's β = (0.5, 0.999), the same run reached FD 11.6 at a
-# rate of $5\cdot10^{-4}$, 16.8 at $10^{-3}$ and 12.0 at $2\cdot10^{-3}$; with
-# β = (0, 0.9), 9.4, 8.0 and 9.3. Those trials ran before the critic's step took
-# one pass; with the same settings as the 8.0 this run gets 9.1. The two differ only
-# in rounding, so that gap is run-to-run noise. With the paper's β, chapter 06's
-# exact settings (rate $4\cdot10^{-4}$, 3,000 steps) gave 19.6, and the paper's five
-# critic steps per generator step, at $2\cdot10^{-3}$, reached FD 5.9 after 2,400
-# generator steps, in about four times the time. So Adam's β explains part
-# of the gap to WGAN-GP on the digits, not all of it; five critic steps closed
-# it, at a cost this budget does not allow.
+# when the run stops. That is behind the DCGAN of chapter 04 and the WGAN-GP of
+# chapter 06 (compare the FDs their notebooks print). Adam's β matters here as it
+# did on the toy data (exercise 3 below), and so does the number of critic steps:
+# the paper's five per generator step close much of the gap, at a cost this
+# budget does not allow.
 #
 # ## 8 · GAN-QP: a penalty on differences instead of gradients
 #
@@ -721,15 +692,11 @@ for gamma, delta in ((0.5, 0.5), (0.5, 2.0), (0.25, 2.0)):
 
 # %% [markdown]
 # The penalty needs no input gradient, so a GAN-QP step is a WGAN step plus
-# two extra critic evaluations: cheaper than WGAN-GP's double backward pass (the
-# BENCHMARKS.md's benchmark, same networks and batch: 450 steps per second against
-# WGAN-GP's 332 on the ring).
+# two extra critic evaluations: cheaper than WGAN-GP's double backward pass.
 # Train it on the two mixtures for the generator steps of section 5, with the
 # book's recipe `TOY2D["gan_qp"]`: one critic step per generator step, Adam at
 # $10^{-3}$ falling linearly (half the rate of section 5's ring recipe),
-# $\gamma = 0.05$, and that recipe's networks and batch of 32. (With the LeakyReLU generator of 4 × 128 units
-# that the WGANs used before, GAN-QP collapsed onto one ring mode in a trial run
-# on this machine.)
+# $\gamma = 0.05$, and that recipe's networks and batch of 32.
 
 # %% tags=["nbval-ignore-output"]
 qp_configs = {"gan_qp": TOY2D["gan_qp"], "gan_qp, n_critic 2": dict(TOY2D["gan_qp"], n_critic=2)}
@@ -772,9 +739,7 @@ plt.show()
 # **The ring.** With one critic step GAN-QP finds all 8 modes after 4,000 steps,
 # 73 % of its samples high quality, reverse KL 0.083 and $W_1$ 0.084 from the
 # data (floor 0.069): behind section 5's WGAN-GP and WGAN-div (90 % and
-# 89 %, averaged generators; GAN-QP's recipe keeps no average), at half their learning rate. Over five seeds at 10,000 steps BENCHMARKS.md's
-# benchmark puts it at 74 ± 21 %: all 8 modes every time, but a wide spread in
-# sharpness.
+# 89 %, averaged generators; GAN-QP's recipe keeps no average), at half their learning rate.
 #
 # **The grid.** GAN-QP keeps its ring recipe here (batches of 32 at $10^{-3}$ and
 # its paper's Adam, $\beta = (0.5, 0.999)$), and it does poorly. With one critic
@@ -782,11 +747,8 @@ plt.show()
 # finds 23, 31 % high quality, but unevenly filled (reverse KL 0.88) and farther
 # from the data ($W_1$ 0.90) than WGAN-GP and WGAN-div with their grid recipe
 # (0.34 for both). With this recipe, the second critic step is what brings the
-# modes in. Section 5's lesson carries over: in trial runs on this machine (seed
-# 0, 6,000 steps, one critic step), Adam with $\beta = (0, 0.9)$ found 22 modes at 18 %
-# with batches of 32 (against 10 at 1.3 %), and all 25 at 71 % with the grid
-# recipe's batches of 128 at $3\cdot10^{-3}$ (against 25 at 48 % with the paper's $\beta$).
-# GAN-QP's recipe has not been searched beyond that.
+# modes in. Whether section 5's lesson about Adam's momentum carries over is
+# exercise 4 below.
 #
 # The critic's gap is not an estimate of $W_1$ here either: 1.31 on the ring
 # where $W_1$ is 0.084, and 22 on the grid with two critic steps where $W_1$ is
@@ -812,27 +774,52 @@ plt.show()
 #   good on the ring (8/8 modes, $W_1$ near the data's own floor, about 10 % less
 #   time per step: its penalty's points are the loss's own, so one pass of the
 #   critic serves both) and on the grid (25/25, 91 % against 88 % high quality,
-#   the same $W_1$, with batches twice as large and steps 1.5 times as long;
-#   level in BENCHMARKS.md's one-minute runs); behind on
-#   the digits (FD 9.1 against 6.8 in about the same time). WGAN-div uses WGAN-GP's
+#   the same $W_1$, with batches twice as large and longer steps); behind on
+#   the digits (FD 9.1). WGAN-div uses WGAN-GP's
 #   Adam, $\beta = (0, 0.9)$: with its paper's $(0.5, 0.999)$ only 21 % of its grid
-#   samples were near a mode, and its ring runs swung until the learning rate had
-#   decayed. The optimiser's momentum is part of the recipe.
+#   samples were near a mode. The optimiser's momentum is part of the recipe.
 # - Both toy recipes score a moving average of the generator's weights (chapter
-#   06): in single short runs it changes little, over many seeds it lifts the
-#   runs that stop mid-swing.
+#   06): in a single short run it changes little; it lifts the runs that stop
+#   mid-swing.
 # - GAN-QP replaces the gradient penalty by a quadratic potential on the
 #   critic's differences over random pairs, $\gamma\,\mathbb E[(f(x_r) - f(x_f))^2/\lVert x_r - x_f\rVert]$:
 #   between two points the best difference is $\lVert x_r - x_f\rVert/(2\gamma)$, and
 #   the gap is bounded by λ times the mean distance of a random pair: a bound on
 #   average, reached as an optimum, not a Lipschitz constraint, and no input
 #   gradient to compute. On the ring it finds all 8 modes as WGAN-GP and WGAN-div
-#   do, with fewer and more variable sharp samples (BENCHMARKS.md's benchmark: 74 ±
-#   21 % high quality against their 94–96 % on their last generators, 96–97 % on
-#   the averaged ones, in less than half their time); on the
+#   do, with fewer sharp samples (73 % high quality); on the
 #   grid, with its paper's Adam $\beta_1 = 0.5$, it needs the paper's two critic
-#   steps and still fills the modes unevenly ($\beta_1 = 0$ helped it in trial runs).
+#   steps and still fills the modes unevenly.
 #
 # Next: the zoo, where many of the losses that followed reuse these building
 # blocks (`d_loss_wasserstein`, the gradient penalties) with other generator
 # losses and critics.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **The linear optimum.** For $f(x) = w^\top x$ and mean difference Δ, minimise
+#    $-w^\top\Delta + k\lVert w\rVert^p$ and show $\lVert w^*\rVert = (\lVert\Delta\rVert/(pk))^{1/(p-1)}$.
+#    Evaluate it for the paper's $k = 2$, $p = 6$ and $\lVert\Delta\rVert = 1$.
+# 2. **The sign.** Explain why the penalty is *added* to the minimised critic
+#    loss whichever sign convention the critic's score uses, and what happens to
+#    the critic's weights if it is subtracted.
+# 3. **Which of Adam's numbers?** In section 5, give the third grid run
+#    `betas=(0.5, 0.9)` and then `betas=(0.0, 0.999)` instead of the paper's
+#    $(0.5, 0.999)$. Predict which of the two recovers the high-quality share,
+#    using the argument about momentum in a two-player game.
+# 4. **GAN-QP's best difference.** Maximise $\delta - \gamma\,\delta^2/d$ over δ
+#    (a critic difference across a pair at distance $d$), and compare the size
+#    of the result's slope in $d$ with the slopes fitted in section 8.
+#
+# ### Solutions
+#
+# 1. Along Δ with $r = \lVert w\rVert$: $-r\lVert\Delta\rVert + k r^p$, stationary
+#    where $p k r^{p-1} = \lVert\Delta\rVert$; for $k = 2$, $p = 6$:
+#    $r = (1/12)^{1/5} \approx 0.61$.
+# 2. The penalty is a cost on the critic's steepness, whatever the score means;
+#    subtracted, it rewards steepness, and the weights grow without bound.
+# 3. `betas=(0.0, 0.999)`: it is the momentum β1 that makes the critic and the
+#    generator answer each other's past moves; β2 only scales the steps.
+# 4. $1 - 2\gamma\delta/d = 0$ gives $\delta^* = d/(2\gamma)$, a slope of
+#    $1/(2\gamma)$ per unit distance, the value section 8's fits check.

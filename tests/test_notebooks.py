@@ -186,3 +186,29 @@ def test_book_toml_times_match_the_chapter(cid):
     words, seconds = _prose_words(chapter), _run_seconds(chapter)
     assert words / 200 <= chapter.reading_minutes <= words / 100 + 10, (words, chapter.reading_minutes)
     assert math.ceil(seconds / 60) <= chapter.run_minutes <= 1.5 * seconds / 60 + 1, (seconds, chapter.run_minutes)
+
+
+def _markdown(chapter) -> str:
+    nb = nbformat.read(ROOT / chapter.notebook, as_version=4)
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+@pytest.mark.parametrize("cid", CHAPTERS)
+def test_every_chapter_ends_with_three_to_five_exercises_and_their_solutions(cid):
+    text = _markdown(CHAPTERS[cid])
+    assert "## Exercises" in text, "a chapter ends with exercises (CONTRIBUTING.md)"
+    exercises = text[text.rindex("## Exercises"):]
+    assert "### Solutions" in exercises
+    asked, answered = exercises.split("### Solutions")
+    items = re.findall(r"^(\d+)\. ", asked, flags=re.M)
+    assert 3 <= len(items) <= 5 and items == [str(i) for i in range(1, len(items) + 1)], items
+    assert re.findall(r"^(\d+)\. ", answered, flags=re.M) == items, "one solution per exercise"
+
+
+@pytest.mark.parametrize("cid", CHAPTERS)
+def test_prose_keeps_no_lab_log(cid):
+    """Benchmark history, trial runs and seed statistics belong in BENCHMARKS.md; a chapter
+    may point there in a sentence, but quotes no README or trial."""
+    text = _markdown(CHAPTERS[cid])
+    found = re.findall(r"README|\btrial runs?\b|\btrials\b|seeds \d", text)
+    assert found == [], found
